@@ -1,0 +1,276 @@
+"""The control API under /_sandbox/ (JSON in, JSON out).
+
+    GET  /_sandbox/health                       {"ok": true, "stage_seconds": S}
+    POST /_sandbox/reset                        {"ok": true}
+    POST /_sandbox/seed        [{overrides}]    {"pipeline_account", "source_account", "region",
+                                                 "service_role_arn", "kms_key_arn", "bucket",
+                                                 "repository", "source_role_arn", "build_project", ...}
+    POST /_sandbox/failures    {"pipeline", "action", "message", ["code"]}       {"ok": true}
+    POST /_sandbox/hold        {"pipeline", "action"}                            {"ok": true}
+    POST /_sandbox/release     {"pipeline", "action"}                            {"ok": true}
+    GET  /_sandbox/stage-seconds                {"seconds": S}
+    POST /_sandbox/stage-seconds {"seconds": S} {"seconds": S}
+    GET  /_sandbox/calls                        [{"service", "action", "account", "status"}, ...]
+    DELETE /_sandbox/calls                      {"ok": true}  (forget the calls so far)
+    GET  /_sandbox/branch-head?account=&repository=&branch=[&region=]   {"commit": SHA | null}
+    GET  /_sandbox/repo-dir?account=&repository=[&region=]              {"path": DIR | null}
+    GET  /_sandbox/executions?pipeline=[&account=&region=]              [{execution...}]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+from werkzeug.wsgi import get_input_stream
+
+from .state import DEFAULT_REGION, STATE, branch_head, ensure_bare_repo, repository_record
+
+PIPELINE_ACCOUNT = "123456789012"  # where moto puts the unknown access key "testing"
+SOURCE_ACCOUNT = "222222222222"
+
+
+class ControlError(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _json(start_response: Callable[..., Any], status: str, obj: Any) -> Iterable[bytes]:
+    data = json.dumps(obj).encode("utf-8")
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _trust(principal: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def _role(iam: Any, name: str, trust: str, policy: dict[str, Any] | None = None) -> str:
+    from moto.iam.exceptions import NotFoundException
+
+    try:
+        role = iam.get_role(name)
+    except NotFoundException:
+        role = iam.create_role(name, trust, "/", None, "created by the xpipeline sandbox", [], None)
+        if policy is not None:
+            iam.put_role_policy(name, "xpipeline", json.dumps(policy))
+    return role.arn
+
+
+def seed(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Create the demo scenario (idempotent) straight in moto's backends."""
+    from moto.codebuild.models import codebuild_backends
+    from moto.codecommit.models import codecommit_backends
+    from moto.iam.models import iam_backends
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+
+    region = overrides.get("region") or DEFAULT_REGION
+    pa = PIPELINE_ACCOUNT
+    sa = overrides.get("source_account") or SOURCE_ACCOUNT
+    prefix = overrides.get("prefix") or "xpipeline-demo"
+    service_role = overrides.get("service_role_name") or f"{prefix}-codepipeline"
+    build_role = overrides.get("build_role_name") or f"{prefix}-codebuild"
+    source_role = overrides.get("source_role_name") or f"{prefix}-cross-account"
+    bucket = overrides.get("bucket") or f"{prefix}-artifacts-{pa}"
+    repository = overrides.get("repository") or prefix
+    project = overrides.get("build_project") or f"{prefix}-build"
+
+    iam_p = iam_backends[pa]["aws"]
+    iam_s = iam_backends[sa]["aws"]
+    source_role_arn = f"arn:aws:iam::{sa}:role/{source_role}"
+    service_role_arn = _role(
+        iam_p,
+        service_role,
+        _trust({"Service": "codepipeline.amazonaws.com"}),
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": source_role_arn},
+                {"Effect": "Allow", "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"], "Resource": "*"},
+                {"Effect": "Allow", "Action": ["s3:GetObject*", "s3:PutObject*"], "Resource": f"arn:aws:s3:::{bucket}/*"},
+            ],
+        },
+    )
+    build_role_arn = _role(iam_p, build_role, _trust({"Service": "codebuild.amazonaws.com"}))
+
+    kms = kms_backends[pa][region]
+    key = None
+    for k in kms.keys.values():
+        if k.description == f"{prefix} artifacts" and k.key_state == "Enabled":
+            key = k
+            break
+    if key is None:
+        key = kms.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"{prefix} artifacts", None)
+
+    s3 = s3_backends[pa]["aws"]
+    if bucket not in s3.buckets:
+        s3.create_bucket(bucket, region)
+
+    cb = codebuild_backends[pa][region]
+    if project not in cb.codebuild_projects:
+        cb.create_project(
+            project,
+            "built by cargo-xpipeline's pipeline",
+            {"type": "CODEPIPELINE"},
+            {"type": "CODEPIPELINE"},
+            {
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            build_role_arn,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+    _role(
+        iam_s,
+        source_role,
+        _trust({"AWS": f"arn:aws:iam::{pa}:root"}),
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "codecommit:GitPull",
+                        "codecommit:GitPush",
+                        "codecommit:GetBranch",
+                        "codecommit:GetCommit",
+                        "codecommit:UploadArchive",
+                        "codecommit:GetUploadArchiveStatus",
+                    ],
+                    "Resource": f"arn:aws:codecommit:{region}:{sa}:{repository}",
+                },
+                {"Effect": "Allow", "Action": ["s3:PutObject*", "s3:GetObject*"], "Resource": f"arn:aws:s3:::{bucket}/*"},
+                {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:ReEncrypt*"], "Resource": key.arn},
+            ],
+        },
+    )
+    cc = codecommit_backends[sa][region]
+    if repository not in cc.repositories:
+        cc.create_repository(repository, "created by the xpipeline sandbox")
+    ensure_bare_repo(sa, region, repository)
+    meta = cc.repositories[repository].repository_metadata
+    return {
+        "pipeline_account": pa,
+        "source_account": sa,
+        "region": region,
+        "service_role_arn": service_role_arn,
+        "kms_key_arn": key.arn,
+        "bucket": bucket,
+        "repository": repository,
+        "repository_id": meta["repositoryId"],
+        "repository_arn": meta["Arn"],
+        "source_role_arn": source_role_arn,
+        "build_project": project,
+        "build_role_arn": build_role_arn,
+    }
+
+
+def reset() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    STATE.reset()
+
+
+def _need(d: dict[str, Any], *names: str) -> list[str]:
+    missing = [n for n in names if not d.get(n)]
+    if missing:
+        raise ControlError("400 Bad Request", f"missing {', '.join(missing)}")
+    return [str(d[n]) for n in names]
+
+
+def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -> tuple[str, Any]:
+    from .executions import advance_all, render_execution
+
+    if route == "health":
+        return "200 OK", {"ok": True, "stage_seconds": STATE.stage_seconds}
+    if route == "reset" and method == "POST":
+        reset()
+        return "200 OK", {"ok": True}
+    if route == "seed" and method == "POST":
+        return "200 OK", seed(body)
+    if route == "failures" and method == "POST":
+        pipeline, action, message = _need(body, "pipeline", "action", "message")
+        STATE.failures.setdefault((pipeline, action), []).append(
+            {"message": message, "code": body.get("code") or "JobFailed"}
+        )
+        return "200 OK", {"ok": True}
+    if route == "hold" and method == "POST":
+        pipeline, action = _need(body, "pipeline", "action")
+        advance_all()
+        STATE.holds.add((pipeline, action))
+        return "200 OK", {"ok": True}
+    if route == "release" and method == "POST":
+        pipeline, action = _need(body, "pipeline", "action")
+        advance_all()  # records until when the held actions were held
+        STATE.holds.discard((pipeline, action))
+        return "200 OK", {"ok": True}
+    if route == "stage-seconds":
+        if method == "POST":
+            if "seconds" not in body:
+                raise ControlError("400 Bad Request", "missing seconds")
+            advance_all()
+            STATE.stage_seconds = max(0.0, float(body["seconds"]))
+        return "200 OK", {"seconds": STATE.stage_seconds}
+    if route == "calls":
+        if method == "DELETE":
+            STATE.calls.clear()
+            return "200 OK", {"ok": True}
+        return "200 OK", list(STATE.calls)
+    if route == "branch-head":
+        account, repository, branch = _need(q, "account", "repository", "branch")
+        region = q.get("region") or DEFAULT_REGION
+        return "200 OK", {"commit": branch_head(account, region, repository, branch)}
+    if route == "repo-dir":
+        account, repository = _need(q, "account", "repository")
+        region = q.get("region") or DEFAULT_REGION
+        if repository_record(account, region, repository) is None:
+            return "200 OK", {"path": None}
+        return "200 OK", {"path": ensure_bare_repo(account, region, repository)}
+    if route == "executions":
+        (pipeline,) = _need(q, "pipeline")
+        key = (q.get("account") or PIPELINE_ACCOUNT, q.get("region") or DEFAULT_REGION, pipeline)
+        advance_all()
+        return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
+    raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
+
+
+def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    method = environ.get("REQUEST_METHOD", "GET")
+    route = environ.get("PATH_INFO", "")[len("/_sandbox/") :].strip("/")
+    q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    raw = get_input_stream(environ).read()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+        if not isinstance(body, dict):
+            raise ControlError("400 Bad Request", "body must be a JSON object")
+        with STATE.lock:
+            status, obj = dispatch(method, route, q, body)
+        return _json(start_response, status, obj)
+    except ControlError as e:
+        return _json(start_response, e.status, {"error": str(e)})
+    except ValueError as e:
+        return _json(start_response, "400 Bad Request", {"error": f"bad JSON: {e}"})
+    except Exception as e:  # report, keep serving
+        traceback.print_exc(file=sys.stderr)
+        return _json(start_response, "500 Internal Server Error", {"error": repr(e)})
