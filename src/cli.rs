@@ -1,0 +1,219 @@
+//! The command line as parsed by clap: the cargo wrapper, the global flags and one `Args`
+//! struct per subcommand. Nothing here resolves or validates; see `config` for that.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `cargo` runs `cargo-xpipeline xpipeline ARGS...`: the first argument names the subcommand.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::styling::Styles::styled())]
+pub enum CargoCli {
+    Xpipeline(Cli),
+}
+
+/// A cross-account AWS CodePipeline + CodeCommit setup as one declared file: xpipeline.toml.
+#[derive(Debug, Args)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Path of xpipeline.toml [default: at the cargo workspace root]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Path to Cargo.toml of the workspace whose xpipeline.toml to use
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// AWS profile for the base credentials (pipeline account)
+    #[arg(long, global = true, value_name = "NAME", env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+
+    /// AWS region [default: pipeline.region of xpipeline.toml]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub region: Option<String>,
+
+    /// Send every AWS call (and git, unless --git-endpoint says otherwise) to this URL
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Format of the result on stdout
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Print only results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours and spinners
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write xpipeline.toml for this cargo workspace
+    Init(Box<InitArgs>),
+    /// Reconcile the pipeline, git-push to CodeCommit, follow the build of the pushed commit
+    Push(PushArgs),
+    /// Show what `push` would change in the pipeline, without changing it
+    Plan(PlanArgs),
+    /// Show (or --watch) the pipeline and its executions
+    Status(StatusArgs),
+    /// Print the IAM, KMS and S3 policy documents both accounts need
+    Policies(PoliciesArgs),
+    /// Create the key, bucket, roles, repository and build project the pipeline needs
+    Bootstrap(BootstrapArgs),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::Push(_) => "push",
+            Command::Plan(_) => "plan",
+            Command::Status(_) => "status",
+            Command::Policies(_) => "policies",
+            Command::Bootstrap(_) => "bootstrap",
+        }
+    }
+}
+
+/// Values for `init`; each one names the key of xpipeline.toml it fills.
+#[derive(Debug, Default, Args)]
+pub struct InitArgs {
+    /// pipeline.name [default: <package>-pipeline]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// pipeline.account: the pipeline (tools) account, 12 digits
+    #[arg(long, value_name = "ACCOUNT")]
+    pub pipeline_account: Option<String>,
+    /// pipeline.service-role-arn [default: role <package>-codepipeline in the pipeline account]
+    #[arg(long, value_name = "ARN")]
+    pub service_role_arn: Option<String>,
+    /// pipeline.type
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["V1", "V2"])]
+    pub pipeline_type: Option<String>,
+    /// pipeline.execution-mode (V2 only)
+    #[arg(long, value_name = "MODE", value_parser = ["SUPERSEDED", "QUEUED", "PARALLEL"])]
+    pub execution_mode: Option<String>,
+    /// pipeline.trigger
+    #[arg(long, value_name = "TRIGGER", value_parser = ["push", "poll", "events"])]
+    pub trigger: Option<String>,
+    /// artifacts.bucket [default: <package>-artifacts-<pipeline account>]
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// artifacts.kms-key-arn: a key ARN in the pipeline account (not an alias)
+    #[arg(long, value_name = "ARN")]
+    pub kms_key_arn: Option<String>,
+    /// source.account: the CodeCommit (source) account, 12 digits
+    #[arg(long, value_name = "ACCOUNT")]
+    pub source_account: Option<String>,
+    /// source.repository [default: <package>]
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+    /// source.branch [default: the current git branch]
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// source.role-arn [default: role <package>-cross-account in the source account]
+    #[arg(long, value_name = "ARN")]
+    pub source_role_arn: Option<String>,
+    /// source.external-id
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// source.git-endpoint
+    #[arg(long, value_name = "URL")]
+    pub git_endpoint: Option<String>,
+    /// build.project [default: <package>-build]
+    #[arg(long, value_name = "NAME")]
+    pub build_project: Option<String>,
+    /// Overwrite an existing xpipeline.toml
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Local branch to push [default: the current branch]
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Overwrite the remote branch even when it is not a fast-forward
+    #[arg(long)]
+    pub force: bool,
+    /// Stop after the git push; do not follow the pipeline execution
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Show what would happen; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take over a pipeline of the same name that cargo-xpipeline did not create
+    #[arg(long)]
+    pub adopt: bool,
+    /// The current code of the MFA device of push.mfa-serial
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "XPIPELINE_MFA_CODE",
+        hide_env_values = true
+    )]
+    pub mfa_code: Option<String>,
+    /// CodeCommit git endpoint [default: source.git-endpoint, the AWS endpoint override, or the regional one]
+    #[arg(long, value_name = "URL", env = "XPIPELINE_GIT_ENDPOINT")]
+    pub git_endpoint: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Follow the current execution until it ends
+    #[arg(long)]
+    pub watch: bool,
+    /// Show (or with --watch, follow) this execution
+    #[arg(long, value_name = "ID")]
+    pub execution: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PoliciesArgs {}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        CargoCli::command().debug_assert();
+    }
+}

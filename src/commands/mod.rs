@@ -1,0 +1,21 @@
+//! What the user does: one module per subcommand, dispatched from `run`.
+
+mod init;
+
+use crate::cli::{Cli, Command};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+
+pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Init(args) => init::run(args, global, ui),
+        other => {
+            // Every other command starts from a valid xpipeline.toml, before any network call.
+            let cfg = config::load(global.config.as_deref(), global.manifest_path.as_deref())?;
+            ui.detail(format_args!("loaded {}", config::display_path(&cfg.path)));
+            Err(Error::NotImplemented(other.name()))
+        }
+    }
+}

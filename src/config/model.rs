@@ -1,0 +1,203 @@
+//! The types of xpipeline.toml: `Raw*` as written (every value optional and spanned, serde
+//! kebab-case), and `Config`, the validated settings the rest of the tool works with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+pub type S = Option<Spanned<String>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawConfig {
+    pub pipeline: Option<Spanned<RawPipeline>>,
+    pub artifacts: Option<Spanned<RawArtifacts>>,
+    pub source: Option<Spanned<RawSource>>,
+    pub build: Option<Spanned<RawBuild>>,
+    pub push: Option<Spanned<RawPush>>,
+    pub tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawPipeline {
+    pub name: S,
+    pub account: S,
+    pub region: S,
+    pub service_role_arn: S,
+    #[serde(rename = "type")]
+    pub pipeline_type: S,
+    pub execution_mode: S,
+    pub trigger: S,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawArtifacts {
+    pub bucket: S,
+    pub kms_key_arn: S,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawSource {
+    pub account: S,
+    pub repository: S,
+    pub branch: S,
+    pub role_arn: S,
+    pub external_id: S,
+    pub git_endpoint: S,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawBuild {
+    pub project: S,
+    pub env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawPush {
+    pub role_arn: S,
+    pub session_name: S,
+    pub duration_seconds: Option<Spanned<i64>>,
+    pub mfa_serial: S,
+}
+
+/// The validated contents of xpipeline.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Config {
+    /// Where the file was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub pipeline: Pipeline,
+    pub artifacts: Artifacts,
+    pub source: Source,
+    pub build: Build,
+    pub push: Push,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Pipeline {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub service_role_arn: String,
+    #[serde(rename = "type")]
+    pub pipeline_type: PipelineType,
+    /// Only for V2; `None` leaves AWS's default (SUPERSEDED).
+    pub execution_mode: Option<ExecutionMode>,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Artifacts {
+    pub bucket: String,
+    pub kms_key_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Source {
+    pub account: String,
+    pub repository: String,
+    pub branch: String,
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub git_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Build {
+    pub project: String,
+    pub env: BTreeMap<String, String>,
+}
+
+/// How `push` reaches the source account. Defaults are filled in: `role_arn` is
+/// source.role-arn when [push] does not name one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Push {
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<i32>,
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PipelineType {
+    V1,
+    V2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionMode {
+    Superseded,
+    Queued,
+    Parallel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Push,
+    Poll,
+    Events,
+}
+
+impl PipelineType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineType::V1 => "V1",
+            PipelineType::V2 => "V2",
+        }
+    }
+}
+
+impl ExecutionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionMode::Superseded => "SUPERSEDED",
+            ExecutionMode::Queued => "QUEUED",
+            ExecutionMode::Parallel => "PARALLEL",
+        }
+    }
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Push => "push",
+            Trigger::Poll => "poll",
+            Trigger::Events => "events",
+        }
+    }
+}
+
+impl fmt::Display for PipelineType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for ExecutionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,52 @@
+//! cargo-xpipeline: a cross-account AWS CodePipeline + CodeCommit setup as one declared file
+//! (xpipeline.toml) and three commands. The modules follow the architecture: what the user
+//! does is in `commands`, how it is done in `config`, `aws`, `git` and `ui`.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod git;
+pub mod ui;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::{Error, Result};
+
+/// The tag every pipeline created by this tool carries (value `cargo-xpipeline`).
+pub const MANAGED_BY_TAG: &str = "managed-by";
+pub const MANAGED_BY_VALUE: &str = "cargo-xpipeline";
+
+/// Parse the command line, run the command, print the error once and pick the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli::CargoCli::Xpipeline(cli) = match cli::CargoCli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout and usage errors to stderr, exit 0 or 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                error::EXIT_USAGE
+            } else {
+                error::EXIT_OK
+            });
+        }
+    };
+    let ui = ui::Ui::new(&cli.global);
+    match run(cli, &ui) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            ui.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Run one command; `Ok` carries the exit code of a command that finished (0, or 3 for a
+/// followed execution that did not succeed is reported as an `Error::Pipeline`).
+pub fn run(cli: cli::Cli, ui: &ui::Ui) -> Result<u8> {
+    commands::run(cli, ui).map(|()| error::EXIT_OK)
+}

@@ -1,0 +1,88 @@
+//! Output: results on stdout (text or one JSON document), progress and errors on stderr.
+//! Spinners and bars only when stderr is a terminal; plain lines otherwise.
+
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::error::{Error, Result};
+
+/// Where and how the tool talks to the user.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub format: OutputFormat,
+    pub quiet: bool,
+    pub verbose: u8,
+    /// Colours and spinners: stderr is a terminal (or --color always) and not --color never.
+    pub fancy: bool,
+    /// Standard input is a terminal: prompts are allowed.
+    pub interactive: bool,
+}
+
+impl Ui {
+    pub fn new(args: &GlobalArgs) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let fancy = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                tty && std::env::var_os("NO_COLOR").is_none()
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        };
+        Ui {
+            format: args.output,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            fancy,
+            interactive: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// A progress or status line on stderr (not with -q).
+    pub fn status(&self, msg: impl Display) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{msg}");
+        }
+    }
+
+    /// Extra detail on stderr, with -v.
+    pub fn detail(&self, msg: impl Display) {
+        if self.verbose > 0 && !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{msg}");
+        }
+    }
+
+    /// A warning on stderr (shown even with -q).
+    pub fn warn(&self, msg: impl Display) {
+        let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
+    }
+
+    /// The error that ends the command, printed once by `main_with_args`.
+    pub fn error(&self, err: &Error) {
+        let _ = writeln!(std::io::stderr().lock(), "error: {err}");
+    }
+
+    /// The command's result on stdout: its Display for text, one JSON document for json.
+    pub fn result<R: Serialize + Display>(&self, r: &R) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        let written = match self.format {
+            OutputFormat::Text => writeln!(out, "{r}"),
+            OutputFormat::Json => {
+                let json = serde_json::to_string_pretty(r)
+                    .map_err(|e| Error::op(format!("cannot encode the result as JSON: {e}")))?;
+                writeln!(out, "{json}")
+            }
+        };
+        written.and_then(|()| out.flush()).or_else(|e| {
+            // A closed pipe (`| head`) is not an error of ours.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(Error::op(format!("cannot write to stdout: {e}")))
+            }
+        })
+    }
+}

@@ -1,0 +1,297 @@
+//! `cargo xpipeline init`: the file it writes, its defaults, and that it never overwrites.
+
+use crate::support::Project;
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn init_args() -> Vec<&'static str> {
+    vec![
+        "init",
+        "--pipeline-account",
+        "111111111111",
+        "--source-account",
+        "222222222222",
+        "--region",
+        "eu-west-1",
+        "--kms-key-arn",
+        KEY,
+    ]
+}
+
+#[test]
+fn init_writes_a_file_that_loads_with_the_derived_defaults() {
+    let p = Project::new("demo-app", "trunk");
+    let out = p.cmd().args(init_args()).run().success();
+    assert!(
+        out.stdout.contains("Wrote xpipeline.toml"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("cargo xpipeline push"),
+        "next steps are printed: {}",
+        out.stdout
+    );
+    let text = p.read("xpipeline.toml");
+    for expected in [
+        "name = \"demo-app-pipeline\"",
+        "repository = \"demo-app\"",
+        "branch = \"trunk\"",
+        "project = \"demo-app-build\"",
+        "bucket = \"demo-app-artifacts-111111111111\"",
+        "service-role-arn = \"arn:aws:iam::111111111111:role/demo-app-codepipeline\"",
+        "role-arn = \"arn:aws:iam::222222222222:role/demo-app-cross-account\"",
+        "region = \"eu-west-1\"",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    // Every optional key is there, commented.
+    for commented in [
+        "# type = ",
+        "# execution-mode = ",
+        "# trigger = ",
+        "# external-id = ",
+        "# git-endpoint = ",
+        "# [push]",
+        "# [tags]",
+        "# [build.env]",
+    ] {
+        assert!(text.contains(commented), "{commented} in:\n{text}");
+    }
+    // The tool loads it: a following command gets past validation (it fails later, offline).
+    let out = p
+        .cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run();
+    assert_ne!(out.code, 2, "the written file is valid:\n{}", out.stderr);
+}
+
+#[test]
+fn a_second_init_without_force_leaves_the_file_byte_identical() {
+    let p = Project::new("demo-app", "trunk");
+    p.cmd().args(init_args()).run().success();
+    let before = std::fs::read(p.file("xpipeline.toml")).unwrap();
+    let mut args = init_args();
+    args.extend(["--name", "other"]);
+    p.cmd()
+        .args(&args)
+        .run()
+        .code(2)
+        .stderr_has("xpipeline.toml already exists; it was left as it is")
+        .stderr_has("--force");
+    assert_eq!(std::fs::read(p.file("xpipeline.toml")).unwrap(), before);
+    p.cmd().args(&args).arg("--force").run().success();
+    assert!(p.read("xpipeline.toml").contains("name = \"other\""));
+}
+
+#[test]
+fn every_key_can_be_given_by_a_flag() {
+    let p = Project::new("demo-app", "main");
+    p.cmd()
+        .args(init_args())
+        .args([
+            "--name",
+            "custom-pipe",
+            "--service-role-arn",
+            "arn:aws:iam::111111111111:role/svc",
+            "--type",
+            "V2",
+            "--execution-mode",
+            "QUEUED",
+            "--trigger",
+            "poll",
+            "--bucket",
+            "my-bucket",
+            "--repository",
+            "repo1",
+            "--branch",
+            "release",
+            "--source-role-arn",
+            "arn:aws:iam::222222222222:role/src",
+            "--external-id",
+            "ext-123",
+            "--git-endpoint",
+            "https://git.example.com",
+            "--build-project",
+            "proj1",
+        ])
+        .run()
+        .success();
+    let text = p.read("xpipeline.toml");
+    for expected in [
+        "name = \"custom-pipe\"",
+        "service-role-arn = \"arn:aws:iam::111111111111:role/svc\"",
+        "type = \"V2\"",
+        "execution-mode = \"QUEUED\"",
+        "trigger = \"poll\"",
+        "bucket = \"my-bucket\"",
+        "repository = \"repo1\"",
+        "branch = \"release\"",
+        "role-arn = \"arn:aws:iam::222222222222:role/src\"",
+        "external-id = \"ext-123\"",
+        "git-endpoint = \"https://git.example.com\"",
+        "project = \"proj1\"",
+    ] {
+        assert!(
+            text.contains(&format!("\n{expected}\n")),
+            "{expected} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn without_a_kms_key_it_is_written_commented_and_the_command_says_so() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args([
+            "init",
+            "--pipeline-account",
+            "111111111111",
+            "--source-account",
+            "222222222222",
+            "--region",
+            "eu-west-1",
+        ])
+        .run()
+        .success();
+    assert!(
+        out.stdout.contains("artifacts.kms-key-arn is not set yet"),
+        "{}",
+        out.stdout
+    );
+    let text = p.read("xpipeline.toml");
+    assert!(
+        text.contains("# kms-key-arn = \"arn:aws:kms:eu-west-1:111111111111:key/KEY-ID\""),
+        "{text}"
+    );
+    assert!(text.contains("aws kms describe-key"), "{text}");
+    // Until it is set, loading says exactly that.
+    p.cmd()
+        .arg("status")
+        .run()
+        .code(2)
+        .stderr_has("missing required key artifacts.kms-key-arn");
+}
+
+#[test]
+fn a_bad_flag_value_is_reported_and_nothing_is_written() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args([
+            "init",
+            "--pipeline-account",
+            "1111",
+            "--source-account",
+            "222222222222",
+            "--region",
+            "eu-west-1",
+            "--kms-key-arn",
+            KEY,
+        ])
+        .run()
+        .code(2);
+    assert!(
+        out.stderr.contains("pipeline.account must be 12 digits"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(not written)"), "{}", out.stderr);
+    assert!(!p.file("xpipeline.toml").exists());
+}
+
+#[test]
+fn a_missing_required_value_without_a_terminal_names_the_flag() {
+    let p = Project::new("demo-app", "main");
+    p.cmd()
+        .args([
+            "init",
+            "--source-account",
+            "222222222222",
+            "--region",
+            "eu-west-1",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("pass --pipeline-account");
+    assert!(!p.file("xpipeline.toml").exists());
+}
+
+#[test]
+fn region_comes_from_the_profile_when_no_flag_gives_it() {
+    let p = Project::new("demo-app", "main");
+    p.write(".aws-config", "[profile work]\nregion = ap-southeast-2\n");
+    p.cmd()
+        .env("AWS_CONFIG_FILE", p.file(".aws-config"))
+        .args([
+            "--profile",
+            "work",
+            "init",
+            "--pipeline-account",
+            "111111111111",
+            "--source-account",
+            "222222222222",
+        ])
+        .run()
+        .success();
+    assert!(
+        p.read("xpipeline.toml")
+            .contains("region = \"ap-southeast-2\"")
+    );
+}
+
+#[test]
+fn a_virtual_workspace_uses_its_directory_name() {
+    let p = Project::new("member", "main");
+    let root = tempfile::Builder::new()
+        .prefix("virtual-ws")
+        .tempdir()
+        .unwrap();
+    std::fs::write(
+        root.path().join("Cargo.toml"),
+        "[workspace]\nmembers = []\nresolver = \"2\"\n",
+    )
+    .unwrap();
+    drop(p);
+    let dirname = root
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    crate::support::xpipeline(root.path())
+        .args([
+            "init",
+            "--pipeline-account",
+            "111111111111",
+            "--source-account",
+            "222222222222",
+            "--region",
+            "eu-west-1",
+            "--kms-key-arn",
+            KEY,
+        ])
+        .run()
+        .success();
+    let text = std::fs::read_to_string(root.path().join("xpipeline.toml")).unwrap();
+    assert!(
+        text.contains(&format!("repository = \"{dirname}\"")),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args(["--output", "json"])
+        .args(init_args())
+        .run()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
+    assert!(v["path"].as_str().unwrap().ends_with("xpipeline.toml"));
+    assert_eq!(v["missing"], serde_json::json!([]));
+}

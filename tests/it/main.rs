@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per area. Every test runs the real
+//! `cargo-xpipeline` binary in its own temporary cargo project and git repository.
+
+mod support;
+
+mod cli;
+mod config;
+mod init;
