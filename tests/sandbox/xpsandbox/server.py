@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import re
 import sys
+import traceback
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
@@ -132,9 +134,23 @@ class SandboxApp:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         with STATE.lock:
-            result = self.moto_app(environ, recording_start_response)
-            # materialise inside the lock: moto is not thread-safe
-            return [b"".join(result)]
+            try:
+                result = self.moto_app(environ, recording_start_response)
+                # materialise inside the lock: moto is not thread-safe
+                return [b"".join(result)]
+            except Exception as e:
+                # moto raises NotImplementedError for operations it lacks; AWS
+                # SDKs see a 500 and retry (tests lower max attempts).
+                traceback.print_exc(file=sys.stderr)
+                call["status"] = 500
+                data = json.dumps(
+                    {"__type": "InternalFailure", "message": f"xpsandbox: {type(e).__name__}: {e}"}
+                ).encode("utf-8")
+                start_response(
+                    "500 Internal Server Error",
+                    [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
+                )
+                return [data]
 
 
 def build_app(data_dir: str, stage_seconds: float) -> SandboxApp:
