@@ -110,3 +110,107 @@ pub fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Confi
     };
     parse(&text, &display_path(&path), path).map_err(Error::Config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../xpipeline.toml.example");
+
+    fn parse_ok(text: &str) -> Config {
+        parse(text, "xpipeline.toml", PathBuf::from("xpipeline.toml"))
+            .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    #[test]
+    fn the_example_parses_into_every_setting() {
+        let c = parse_ok(EXAMPLE);
+        assert_eq!(c.pipeline.name, "hello-pipeline");
+        assert_eq!(c.pipeline.account, "111111111111");
+        assert_eq!(c.pipeline.pipeline_type, PipelineType::V2);
+        assert_eq!(c.pipeline.execution_mode, Some(ExecutionMode::Superseded));
+        assert_eq!(c.pipeline.trigger, Trigger::Push);
+        assert_eq!(c.artifacts.bucket, "hello-pipeline-artifacts");
+        assert_eq!(c.source.account, "222222222222");
+        assert_eq!(c.source.external_id.as_deref(), Some("hello-external-id"));
+        assert_eq!(
+            c.build.env.get("RUST_LOG").map(String::as_str),
+            Some("info")
+        );
+        assert_eq!(c.push.duration_seconds, Some(3600));
+        assert_eq!(
+            c.push.mfa_serial.as_deref(),
+            Some("arn:aws:iam::111111111111:mfa/alice")
+        );
+        assert_eq!(c.tags.get("team").map(String::as_str), Some("platform"));
+    }
+
+    #[test]
+    fn optional_keys_take_their_defaults() {
+        let minimal: String = EXAMPLE
+            .split("\n\n# Optional. Plain")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                ![
+                    "type",
+                    "execution-mode",
+                    "trigger",
+                    "external-id",
+                    "git-endpoint",
+                ]
+                .iter()
+                .any(|k| l.starts_with(&format!("{k} =")))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse_ok(&minimal);
+        assert_eq!(c.pipeline.pipeline_type, PipelineType::V2);
+        assert_eq!(c.pipeline.execution_mode, None);
+        assert_eq!(c.pipeline.trigger, Trigger::Push);
+        assert_eq!(c.source.external_id, None);
+        assert!(c.build.env.is_empty() && c.tags.is_empty());
+        // push.role-arn defaults to the source role.
+        assert_eq!(c.push.role_arn, c.source.role_arn);
+        assert_eq!(c.push.session_name, None);
+    }
+
+    #[test]
+    fn serde_types_reject_unknown_keys() {
+        let err = toml::from_str::<RawPipeline>("nmae = \"x\"").unwrap_err();
+        assert!(err.message().contains("unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn all_problems_are_collected_not_just_the_first() {
+        let text = EXAMPLE
+            .replace("account = \"111111111111\"", "account = \"1\"")
+            .replace("repository = \"hello\"", "repository = \"a.git\"")
+            .replace("project = \"hello-build\"", "projekt = \"x\"");
+        let d = parse(&text, "x.toml", "x.toml".into()).unwrap_err();
+        let messages: Vec<&str> = d.items.iter().map(|i| i.message.as_str()).collect();
+        assert_eq!(d.items.len(), 3, "{messages:#?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("pipeline.account must be 12 digits"))
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("source.repository must not end in .git"))
+        );
+        assert!(messages.iter().any(|m| m.starts_with("unknown key `projekt` in [build]; did you mean `project`?")));
+    }
+
+    #[test]
+    fn display_path_is_relative_under_the_current_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(display_path(&cwd.join("xpipeline.toml")), "xpipeline.toml");
+        assert_eq!(
+            display_path(Path::new("/elsewhere/x.toml")),
+            "/elsewhere/x.toml"
+        );
+    }
+}
