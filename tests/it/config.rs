@@ -496,8 +496,19 @@ fn config_flag_and_manifest_path_find_the_file() {
 #[test]
 fn the_shipped_example_is_valid() {
     let p = Project::new("demo-app", "main");
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/xpipeline.toml.example")).unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/xpipeline.toml.example"
+    ))
+    .unwrap();
     p.write("xpipeline.toml", &example);
-    let out = p.cmd().args(["--endpoint-url", "http://127.0.0.1:9", "plan"]).run();
-    assert_ne!(out.code, 2, "xpipeline.toml.example must load:\n{}", out.stderr);
+    let out = p
+        .cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run();
+    assert_ne!(
+        out.code, 2,
+        "xpipeline.toml.example must load:\n{}",
+        out.stderr
+    );
 }
