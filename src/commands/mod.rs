@@ -1,6 +1,7 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
 mod init;
+mod policies;
 
 use crate::cli::{Cli, Command};
 use crate::config;
@@ -11,11 +12,14 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
     let global = &cli.global;
     match &cli.command {
         Command::Init(args) => init::run(args, global, ui),
-        other => {
+        command => {
             // Every other command starts from a valid xpipeline.toml, before any network call.
             let cfg = config::load(global.config.as_deref(), global.manifest_path.as_deref())?;
             ui.detail(format_args!("loaded {}", config::display_path(&cfg.path)));
-            Err(Error::NotImplemented(other.name()))
+            match command {
+                Command::Policies(_) => policies::run(&cfg, ui),
+                other => Err(Error::NotImplemented(other.name())),
+            }
         }
     }
 }
