@@ -2,6 +2,7 @@
 //! the async runtime the commands run on, and the mapping of SDK errors to `Error`.
 
 pub mod policies;
+pub mod sts;
 
 use std::future::Future;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 
 mod init;
 mod policies;
+mod push;
 
 use crate::cli::{Cli, Command};
 use crate::config;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
             ui.detail(format_args!("loaded {}", config::display_path(&cfg.path)));
             match command {
                 Command::Policies(_) => policies::run(&cfg, ui),
+                Command::Push(args) => push::run(args, global, &cfg, ui),
                 other => Err(Error::NotImplemented(other.name())),
             }
         }

@@ -1,5 +1,9 @@
 //! git: reading the local repository, signing the CodeCommit password, pushing with git2.
 
+pub mod endpoint;
+pub mod push;
+pub mod sign;
+
 use std::path::Path;
 
 /// The branch HEAD points at, if HEAD is on a branch.

@@ -1,0 +1,601 @@
+//! STS: who the base credentials belong to (GetCallerIdentity, checked against
+//! pipeline.account) and the source-account role `push` assumes (AssumeRole with external id,
+//! session name, duration and MFA), refreshed minutes before it expires. The temporary
+//! credentials live only in memory, inside types whose Debug shows no secret.
+
+use std::fmt;
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_sts::Client;
+use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::aws::error_parts;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::git::sign::SigningKey;
+
+/// Assumed credentials are renewed when fewer than this many remain: a push that starts with
+/// seconds left would fail half way.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// The session duration asked for when push.duration-seconds is not set.
+pub const DEFAULT_DURATION: i32 = 3600;
+/// AWS caps a session assumed with assumed-role credentials (role chaining) at one hour.
+pub const CHAINED_MAX_DURATION: i32 = 3600;
+
+/// The identity of the base credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+impl Identity {
+    /// The base credentials are themselves an assumed role: what they assume is role chaining.
+    pub fn is_assumed_role(&self) -> bool {
+        self.arn.contains(":assumed-role/")
+    }
+}
+
+/// The STS client, with a recorder of the server's clock (the Date header of its responses).
+pub fn client(sdk: &SdkConfig) -> (Client, ServerClock) {
+    let clock = ServerClock::default();
+    let conf = aws_sdk_sts::config::Builder::from(sdk)
+        .interceptor(clock.clone())
+        .build();
+    (Client::from_conf(conf), clock)
+}
+
+/// The last `Date` an AWS response carried and when it arrived: how far the local clock is
+/// off, which matters because the git password is signed with the local time.
+#[derive(Debug, Clone, Default)]
+pub struct ServerClock(Arc<Mutex<Option<(SystemTime, SystemTime)>>>);
+
+impl ServerClock {
+    /// Local time minus server time, in whole seconds (positive: the local clock is ahead).
+    pub fn skew_seconds(&self) -> Option<i64> {
+        let (server, local) = (*self.0.lock().ok()?)?;
+        Some(match local.duration_since(server) {
+            Ok(ahead) => ahead.as_secs() as i64,
+            Err(behind) => -(behind.duration().as_secs() as i64),
+        })
+    }
+}
+
+impl Intercept for ServerClock {
+    fn name(&self) -> &'static str {
+        "ServerClock"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let server = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| DateTime::from_str(d, Format::HttpDate).ok())
+            .and_then(|d| SystemTime::try_from(d).ok());
+        if let (Some(server), Ok(mut slot)) = (server, self.0.lock()) {
+            *slot = Some((server, SystemTime::now()));
+        }
+        Ok(())
+    }
+}
+
+/// GetCallerIdentity: who the base credentials are.
+pub async fn caller_identity(client: &Client, profile: Option<&str>) -> Result<Identity> {
+    let out = client.get_caller_identity().send().await.map_err(|e| {
+        let (code, message) = error_parts(&e);
+        let no_credentials = matches!(
+            e,
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+        ) && message.to_ascii_lowercase().contains("credential");
+        base_credentials_error(code.as_deref(), &message, no_credentials, profile)
+    })?;
+    Ok(Identity {
+        account: out.account.unwrap_or_default(),
+        arn: out.arn.unwrap_or_default(),
+    })
+}
+
+/// The base credentials must be the pipeline account's: that account's role is what the
+/// source account trusts.
+pub fn check_account(identity: &Identity, cfg: &Config) -> Result<()> {
+    if identity.account == cfg.pipeline.account {
+        return Ok(());
+    }
+    Err(Error::op_hint(
+        format!(
+            "your AWS credentials are for account {} ({}), but pipeline.account in {} is {}",
+            identity.account,
+            identity.arn,
+            crate::config::display_path(&cfg.path),
+            cfg.pipeline.account
+        ),
+        format!(
+            "use credentials of account {}: --profile NAME or AWS_PROFILE, or fix pipeline.account",
+            cfg.pipeline.account
+        ),
+    ))
+}
+
+/// What a failed call with the base credentials means, and what to do about it.
+pub fn base_credentials_error(
+    code: Option<&str>,
+    message: &str,
+    no_credentials: bool,
+    profile: Option<&str>,
+) -> Error {
+    let refresh = match profile {
+        Some(p) => format!("refresh them: `aws sso login --profile {p}` for an SSO profile, or update profile {p:?} in ~/.aws/credentials"),
+        None => "refresh them: `aws sso login` for an SSO profile, or export new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN".to_owned(),
+    };
+    match code {
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => Error::op_hint(
+            format!("your AWS credentials have expired ({message})"),
+            refresh,
+        ),
+        Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException") => {
+            Error::op_hint(
+                format!("AWS does not accept your credentials ({message})"),
+                format!("check the access key and secret, or {refresh}"),
+            )
+        }
+        _ if no_credentials => Error::op_hint(
+            format!("no AWS credentials found: {message}"),
+            "give credentials of the pipeline account: --profile NAME (or AWS_PROFILE), `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+        Some(code) => Error::op(format!(
+            "checking your AWS identity (sts:GetCallerIdentity): {code}: {message}"
+        )),
+        None => Error::op(format!(
+            "checking your AWS identity (sts:GetCallerIdentity): {message}"
+        )),
+    }
+}
+
+/// The AssumeRole call push makes, from xpipeline.toml and the base identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: i32,
+    pub external_id: Option<String>,
+    pub mfa_serial: Option<String>,
+    /// Said once on stderr: why the duration is not what was configured.
+    pub note: Option<String>,
+}
+
+impl AssumeRequest {
+    pub fn new(cfg: &Config, identity: &Identity, local_user: Option<&str>) -> AssumeRequest {
+        let (duration_seconds, note) = duration(
+            cfg.push.duration_seconds,
+            identity.is_assumed_role(),
+            &identity.arn,
+        );
+        AssumeRequest {
+            role_arn: cfg.push.role_arn.clone(),
+            session_name: cfg
+                .push
+                .session_name
+                .clone()
+                .unwrap_or_else(|| session_name(local_user)),
+            duration_seconds,
+            external_id: cfg.source.external_id.clone(),
+            mfa_serial: cfg.push.mfa_serial.clone(),
+            note,
+        }
+    }
+}
+
+/// `xpipeline-<user>`, cut down to what STS accepts: [\w+=,.@-]{2,64}.
+pub fn session_name(local_user: Option<&str>) -> String {
+    let user: String = local_user
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = if user.is_empty() {
+        "xpipeline".to_owned()
+    } else {
+        format!("xpipeline-{user}")
+    };
+    name.chars().take(64).collect()
+}
+
+/// The local user name, from the environment.
+pub fn local_user() -> Option<String> {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// The duration to ask for, capped at one hour when the base identity is an assumed role.
+pub fn duration(configured: Option<i32>, chained: bool, base_arn: &str) -> (i32, Option<String>) {
+    let asked = configured.unwrap_or(DEFAULT_DURATION);
+    if chained && asked > CHAINED_MAX_DURATION {
+        let note = format!(
+            "note: push.duration-seconds = {asked} is capped at {CHAINED_MAX_DURATION} (1 hour): your base identity {base_arn} is itself an assumed role, and AWS limits role chaining to one hour"
+        );
+        (CHAINED_MAX_DURATION, Some(note))
+    } else {
+        (asked, None)
+    }
+}
+
+/// Temporary credentials of the assumed role. Nothing secret in Debug or Display.
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    secret_access_key: SecretString,
+    session_token: SecretString,
+    pub expires: SystemTime,
+}
+
+impl TemporaryCredentials {
+    pub fn new(
+        access_key_id: String,
+        secret_access_key: SecretString,
+        session_token: SecretString,
+        expires: SystemTime,
+    ) -> TemporaryCredentials {
+        TemporaryCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token,
+            expires,
+        }
+    }
+
+    /// What the CodeCommit git password is signed with.
+    pub fn signing_key(&self) -> SigningKey<'_> {
+        SigningKey {
+            access_key_id: &self.access_key_id,
+            secret_access_key: &self.secret_access_key,
+            session_token: Some(&self.session_token),
+        }
+    }
+
+    /// Still valid for at least `margin` at `now`.
+    pub fn valid_for(&self, margin: Duration, now: SystemTime) -> bool {
+        self.expires
+            .duration_since(now)
+            .is_ok_and(|left| left >= margin)
+    }
+}
+
+impl fmt::Debug for TemporaryCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key id is not secret by itself, but it names the session: keep it out of logs.
+        f.debug_struct("TemporaryCredentials")
+            .field("access_key_id", &"[REDACTED]")
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field(
+                "expires",
+                &DateTime::from(self.expires).fmt(Format::DateTime).ok(),
+            )
+            .finish()
+    }
+}
+
+/// Where a one-time MFA code comes from.
+pub enum Mfa {
+    /// --mfa-code or XPIPELINE_MFA_CODE: good for one AssumeRole.
+    Given(Option<SecretString>),
+    /// Ask on the terminal, each time one is needed.
+    Prompt,
+    /// Neither: an error when push.mfa-serial asks for one.
+    Unavailable,
+}
+
+impl Mfa {
+    pub fn new(given: Option<&str>, interactive: bool) -> Mfa {
+        match given {
+            Some(code) => Mfa::Given(Some(SecretString::from(code.trim()))),
+            None if interactive => Mfa::Prompt,
+            None => Mfa::Unavailable,
+        }
+    }
+
+    fn code(&mut self, serial: &str) -> Result<SecretString> {
+        let code = match self {
+            Mfa::Given(code) => code.take().ok_or_else(|| {
+                Error::op_hint(
+                    format!("the assumed role needs renewing and the MFA code of {serial} was already used"),
+                    "run the command again with a fresh --mfa-code, or run it on a terminal to be asked",
+                )
+            })?,
+            Mfa::Prompt => prompt(&format!("MFA code for {serial}: "))?,
+            Mfa::Unavailable => {
+                return Err(Error::usage(format!(
+                    "push.mfa-serial ({serial}) needs an MFA code and there is no terminal to ask on: pass --mfa-code CODE or set XPIPELINE_MFA_CODE"
+                )));
+            }
+        };
+        check_mfa_code(code.expose_secret())?;
+        Ok(code)
+    }
+}
+
+/// An MFA code is six digits.
+pub fn check_mfa_code(code: &str) -> Result<()> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            "the MFA code must be the 6 digits your device shows (--mfa-code or XPIPELINE_MFA_CODE)",
+        ))
+    }
+}
+
+fn prompt(question: &str) -> Result<SecretString> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::op(format!("cannot read the MFA code from the terminal: {e}")))?;
+    Ok(SecretString::from(line.trim()))
+}
+
+/// The assumed source-account role: assumes it once, and again when it nears expiry.
+pub struct RoleSession {
+    client: Client,
+    request: AssumeRequest,
+    mfa: Mfa,
+    base_arn: String,
+    current: TemporaryCredentials,
+}
+
+impl fmt::Debug for RoleSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoleSession")
+            .field("request", &self.request)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoleSession {
+    /// AssumeRole now.
+    pub async fn start(
+        client: &Client,
+        request: AssumeRequest,
+        mut mfa: Mfa,
+        base: &Identity,
+    ) -> Result<RoleSession> {
+        let current = assume(client, &request, &mut mfa, &base.arn).await?;
+        Ok(RoleSession {
+            client: client.clone(),
+            request,
+            mfa,
+            base_arn: base.arn.clone(),
+            current,
+        })
+    }
+
+    pub fn request(&self) -> &AssumeRequest {
+        &self.request
+    }
+
+    /// Credentials good for at least `REFRESH_MARGIN`, assuming the role again if need be.
+    pub async fn fresh(&mut self) -> Result<&TemporaryCredentials> {
+        if !self.current.valid_for(REFRESH_MARGIN, SystemTime::now()) {
+            self.current =
+                assume(&self.client, &self.request, &mut self.mfa, &self.base_arn).await?;
+        }
+        Ok(&self.current)
+    }
+}
+
+async fn assume(
+    client: &Client,
+    req: &AssumeRequest,
+    mfa: &mut Mfa,
+    base_arn: &str,
+) -> Result<TemporaryCredentials> {
+    let mut call = client
+        .assume_role()
+        .role_arn(&req.role_arn)
+        .role_session_name(&req.session_name)
+        .duration_seconds(req.duration_seconds)
+        .set_external_id(req.external_id.clone());
+    if let Some(serial) = &req.mfa_serial {
+        let code = mfa.code(serial)?;
+        call = call.serial_number(serial).token_code(code.expose_secret());
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| assume_role_error(&e, req, base_arn))?;
+    let c = out.credentials.ok_or_else(|| {
+        Error::op(format!(
+            "sts:AssumeRole of {} returned no credentials",
+            req.role_arn
+        ))
+    })?;
+    Ok(TemporaryCredentials {
+        access_key_id: c.access_key_id,
+        secret_access_key: SecretString::from(c.secret_access_key),
+        session_token: SecretString::from(c.session_token),
+        expires: SystemTime::try_from(c.expiration).unwrap_or_else(|_| SystemTime::now()),
+    })
+}
+
+fn assume_role_error<E, R>(err: &SdkError<E, R>, req: &AssumeRequest, base_arn: &str) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    let (code, message) = error_parts(err);
+    assume_role_failure(code.as_deref(), &message, req, base_arn)
+}
+
+/// What a refused AssumeRole means and how to fix it.
+pub fn assume_role_failure(
+    code: Option<&str>,
+    message: &str,
+    req: &AssumeRequest,
+    base_arn: &str,
+) -> Error {
+    let role = &req.role_arn;
+    let what = format!("cannot assume {role} as {base_arn}");
+    match code {
+        Some("AccessDenied") if message.contains("MultiFactorAuthentication") => Error::op_hint(
+            format!("{what}: the MFA code was refused ({message})"),
+            "check push.mfa-serial and give the code your device shows now (codes are single-use and change every 30 seconds)",
+        ),
+        Some("AccessDenied") => {
+            let external = match &req.external_id {
+                Some(_) => " with the condition sts:ExternalId equal to source.external-id",
+                None => "",
+            };
+            Error::op_hint(
+                format!("{what}: {message}"),
+                format!(
+                    "check push.role-arn (or source.role-arn) names an existing role; its trust policy must let your account (arn:aws:iam::{}:root) or identity call sts:AssumeRole{external}, and your identity needs sts:AssumeRole on {role}. `cargo xpipeline policies` prints both documents",
+                    account_of(base_arn).unwrap_or("<pipeline account>")
+                ),
+            )
+        }
+        Some("ValidationError") if message.contains("DurationSeconds") => Error::op_hint(
+            format!("{what}: {message}"),
+            "lower push.duration-seconds, or raise the role's maximum session duration (iam update-role --max-session-duration)",
+        ),
+        Some("RegionDisabledException") => Error::op_hint(
+            format!("{what}: {message}"),
+            "activate STS for this region in the IAM console of the source account, or use --region",
+        ),
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => {
+            base_credentials_error(code, message, false, None)
+        }
+        Some(code) => Error::op(format!("{what}: {code}: {message}")),
+        None => Error::op(format!("{what}: {message}")),
+    }
+}
+
+/// The account id of an ARN.
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(arn: &str) -> Identity {
+        Identity {
+            account: account_of(arn).unwrap().to_owned(),
+            arn: arn.to_owned(),
+        }
+    }
+
+    #[test]
+    fn session_names_are_sanitised() {
+        assert_eq!(session_name(Some("alice")), "xpipeline-alice");
+        assert_eq!(session_name(Some("Jörg Müller")), "xpipeline-J-rg-M-ller");
+        assert_eq!(session_name(Some("dom\\bob")), "xpipeline-dom-bob");
+        assert_eq!(session_name(None), "xpipeline");
+        let long = session_name(Some(&"x".repeat(100)));
+        assert_eq!(long.len(), 64);
+        assert!(crate::config::validate::is_session_name(&long));
+    }
+
+    #[test]
+    fn role_chaining_caps_the_duration_with_a_note() {
+        let user = id("arn:aws:iam::111111111111:user/alice");
+        let role = id("arn:aws:sts::111111111111:assumed-role/Admin/alice");
+        assert!(role.is_assumed_role() && !user.is_assumed_role());
+        assert_eq!(duration(Some(7200), false, &user.arn), (7200, None));
+        let (secs, note) = duration(Some(7200), true, &role.arn);
+        assert_eq!(secs, 3600);
+        assert!(note.unwrap().contains("role chaining"));
+        assert_eq!(duration(None, true, &role.arn), (3600, None));
+        assert_eq!(duration(Some(900), true, &role.arn), (900, None));
+    }
+
+    #[test]
+    fn mfa_codes_are_six_digits() {
+        assert!(check_mfa_code("123456").is_ok());
+        for bad in ["12345", "1234567", "12345a", ""] {
+            assert_eq!(check_mfa_code(bad).unwrap_err().exit_code(), 2);
+        }
+        let mut m = Mfa::new(None, false);
+        let err = m.code("arn:aws:iam::1:mfa/a").unwrap_err().to_string();
+        assert!(err.contains("--mfa-code"), "{err}");
+        let mut m = Mfa::new(Some(" 123456 "), false);
+        assert_eq!(m.code("s").unwrap().expose_secret(), "123456");
+        assert!(
+            m.code("s")
+                .unwrap_err()
+                .to_string()
+                .contains("already used")
+        );
+    }
+
+    #[test]
+    fn failures_name_the_fix() {
+        let req = AssumeRequest {
+            role_arn: "arn:aws:iam::222222222222:role/x".into(),
+            session_name: "xpipeline-a".into(),
+            duration_seconds: 3600,
+            external_id: Some("ext".into()),
+            mfa_serial: None,
+            note: None,
+        };
+        let base = "arn:aws:iam::111111111111:user/alice";
+        let e = assume_role_failure(Some("AccessDenied"), "not authorized", &req, base).to_string();
+        assert!(
+            e.contains("trust policy")
+                && e.contains("arn:aws:iam::111111111111:root")
+                && e.contains("sts:ExternalId"),
+            "{e}"
+        );
+        let e =
+            base_credentials_error(Some("ExpiredToken"), "expired", false, Some("dev")).to_string();
+        assert!(
+            e.contains("have expired") && e.contains("aws sso login --profile dev"),
+            "{e}"
+        );
+        let e = base_credentials_error(None, "no credentials", true, None).to_string();
+        assert!(e.contains("--profile"), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let c = TemporaryCredentials::new(
+            "ASIAEXAMPLEKEYID".into(),
+            SecretString::from("SECRETKEY"),
+            SecretString::from("SESSIONTOKEN"),
+            SystemTime::now(),
+        );
+        let shown = format!("{c:?}");
+        for s in ["ASIAEXAMPLEKEYID", "SECRETKEY", "SESSIONTOKEN"] {
+            assert!(!shown.contains(s), "{shown}");
+        }
+        assert!(c.valid_for(Duration::ZERO, SystemTime::now() - Duration::from_secs(1)));
+        assert!(!c.valid_for(REFRESH_MARGIN, SystemTime::now()));
+    }
+}

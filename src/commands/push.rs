@@ -1,0 +1,287 @@
+//! `cargo xpipeline push`: check the base identity, assume the source-account role, git-push
+//! the branch to CodeCommit, and report the pushed commit. The steps run in order in `push`;
+//! the pipeline reconcile goes before the credentials are assumed and the following of the
+//! execution after the git push.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::aws::{self, pipeline, sts};
+use crate::cli::{GlobalArgs, PushArgs};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::git::endpoint::{self, GitEndpoint};
+use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
+use crate::git::sign::GitCredentials;
+use crate::ui::Ui;
+
+pub fn run(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
+    aws::block_on(push(args, global, cfg, ui))?
+}
+
+async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
+    // The local side first: a wrong branch needs no network call to be found out.
+    let repo_dir = repository_dir(global);
+    let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
+
+    // One SDK configuration; the base identity must be the pipeline account's.
+    let sdk = aws::sdk_config(global, cfg).await;
+    let (sts_client, server_clock) = sts::client(&sdk);
+    let identity = sts::caller_identity(&sts_client, global.profile.as_deref()).await?;
+    sts::check_account(&identity, cfg)?;
+    ui.detail(format_args!("base identity: {}", identity.arn));
+
+    // The pipeline first, so that no commit lands without its pipeline. `created` tells the
+    // execution-following code that AWS already started an execution by itself.
+    let pipeline_client = aws_sdk_codepipeline::Client::new(&sdk);
+    let options = pipeline::EnsureOptions {
+        adopt: args.adopt,
+        dry_run: args.dry_run,
+    };
+    let ensured = pipeline::ensure(&pipeline_client, cfg, options, ui).await?;
+    ui.detail(format_args!(
+        "pipeline {} at version {}",
+        cfg.pipeline.name, ensured.version
+    ));
+
+    let region = aws::region(global, cfg);
+    let endpoint = git_endpoint(args, cfg, sdk.endpoint_url(), &region)?;
+    ui.detail(format_args!(
+        "git endpoint: {} (from {})",
+        endpoint.url, endpoint.origin
+    ));
+
+    // The source-account role, assumed in memory.
+    let request = sts::AssumeRequest::new(cfg, &identity, sts::local_user().as_deref());
+    if let Some(note) = &request.note {
+        ui.status(note);
+    }
+    ui.status(format_args!(
+        "assuming {} (session {})",
+        request.role_arn, request.session_name
+    ));
+    let mfa = sts::Mfa::new(args.mfa_code.as_deref(), ui.interactive);
+    let mut session = sts::RoleSession::start(&sts_client, request, mfa, &identity).await?;
+
+    // The git push, signed for the host connected to.
+    let credentials = session.fresh().await?;
+    let git_credentials = GitCredentials::sign(
+        &credentials.signing_key(),
+        &region,
+        &endpoint.host,
+        &endpoint.path,
+        SystemTime::now(),
+    );
+    let git_request = git_push::Request {
+        repo_dir,
+        local,
+        target: Target {
+            endpoint,
+            branch: cfg.source.branch.clone(),
+            repository: cfg.source.repository.clone(),
+            account: cfg.source.account.clone(),
+            region,
+            role_arn: cfg.push.role_arn.clone(),
+        },
+        force: args.force,
+        dry_run: args.dry_run,
+        clock_skew: server_clock.skew_seconds(),
+    };
+    let pushed = git_push_with_progress(git_request.clone(), git_credentials, ui).await?;
+
+    ui.result(&PushResult::new(&git_request, &pushed))
+}
+
+/// Where the repository to push is looked for: the directory of --manifest-path, else the
+/// current directory (xpipeline.toml may be given with --config from anywhere).
+fn repository_dir(global: &GlobalArgs) -> PathBuf {
+    match global.manifest_path.as_deref().and_then(Path::parent) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The branch to push; a warning when the work tree holds changes that will not be pushed.
+fn local_branch(dir: &Path, branch: Option<&str>, ui: &Ui) -> Result<LocalBranch> {
+    let repo = git_push::open(dir)?;
+    let local = git_push::local_branch(&repo, branch)?;
+    if local.is_head {
+        let changed = git_push::uncommitted_changes(&repo);
+        if changed > 0 {
+            let (files, them) = match changed {
+                1 => ("1 tracked file has".to_owned(), "it"),
+                n => (format!("{n} tracked files have"), "them"),
+            };
+            ui.warn(format_args!(
+                "{files} uncommitted changes; only committed work is pushed (commit {them} first to include it)"
+            ));
+        }
+    }
+    Ok(local)
+}
+
+/// Run the git push off the async runtime, with a progress bar on a terminal and one summary
+/// line otherwise.
+async fn git_push_with_progress(
+    request: git_push::Request,
+    credentials: GitCredentials,
+    ui: &Ui,
+) -> Result<Pushed> {
+    let what = match request.dry_run {
+        true => "checking",
+        false => "pushing",
+    };
+    ui.status(format_args!(
+        "{what} {} ({}) to {} of {} in account {}",
+        request.local.name,
+        &request.local.commit[..12],
+        request.target.branch,
+        request.target.repository,
+        request.target.account
+    ));
+    let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(progress_bar);
+    let reporter = bar.clone();
+    let pushed = tokio::task::spawn_blocking(move || {
+        let mut on_progress = |t: Transfer| {
+            if let Some(bar) = &reporter {
+                show_transfer(bar, t);
+            }
+        };
+        git_push::push(&request, &credentials, &mut on_progress)
+    })
+    .await
+    .map_err(|e| Error::op(format!("the git push stopped unexpectedly: {e}")))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let pushed = pushed?;
+    if pushed.wrote {
+        ui.status(summary_line(&pushed));
+    }
+    Ok(pushed)
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} objects {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn show_transfer(bar: &ProgressBar, t: Transfer) {
+    match t {
+        Transfer::Packing { done, total } => {
+            bar.set_prefix("packing");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        Transfer::Sending { done, total, bytes } => {
+            bar.set_prefix("sending");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            let secs = bar.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{}, {}/s",
+                HumanBytes(bytes as u64),
+                HumanBytes((bytes as f64 / secs) as u64)
+            ));
+        }
+    }
+}
+
+/// `sent 12 objects (3.40 KiB) in 0.21s`
+pub fn summary_line(p: &Pushed) -> String {
+    format!(
+        "sent {} object{} ({}) in {:.2}s",
+        p.objects,
+        if p.objects == 1 { "" } else { "s" },
+        HumanBytes(p.bytes as u64),
+        p.elapsed.as_secs_f64()
+    )
+}
+
+/// What `push` reports on stdout.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PushResult {
+    /// The commit now at the remote branch (or that would be, with --dry-run).
+    pub commit: String,
+    pub local_branch: String,
+    pub branch: String,
+    pub repository: String,
+    pub account: String,
+    pub region: String,
+    #[serde(flatten)]
+    pub change: Change,
+    pub dry_run: bool,
+    /// Whether anything was written to the repository.
+    pub pushed: bool,
+}
+
+impl PushResult {
+    pub fn new(req: &git_push::Request, p: &Pushed) -> PushResult {
+        PushResult {
+            commit: p.commit.clone(),
+            local_branch: req.local.name.clone(),
+            branch: req.target.branch.clone(),
+            repository: req.target.repository.clone(),
+            account: req.target.account.clone(),
+            region: req.target.region.clone(),
+            change: p.change.clone(),
+            dry_run: req.dry_run,
+            pushed: p.wrote,
+        }
+    }
+}
+
+impl fmt::Display for PushResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = format!(
+            "branch {} of repository {} in account {} ({})",
+            self.branch, self.repository, self.account, self.region
+        );
+        let how = match &self.change {
+            Change::Create => "new branch".to_owned(),
+            Change::FastForward { from } => format!("fast-forward from {}", &from[..12]),
+            Change::Forced { from } => format!("forced over {}", &from[..12]),
+            Change::UpToDate => String::new(),
+        };
+        match (&self.change, self.dry_run) {
+            (Change::UpToDate, _) => write!(f, "up to date: {place} is already at {}", self.commit),
+            (_, true) => write!(
+                f,
+                "dry run: would push {} ({}) to {place} ({how}); nothing was changed",
+                self.commit, self.local_branch
+            ),
+            (_, false) => write!(
+                f,
+                "pushed {} ({}) to {place} ({how})",
+                self.commit, self.local_branch
+            ),
+        }
+    }
+}
+
+/// The endpoint the push goes to (DESIGN.md "Command line" order).
+fn git_endpoint(
+    args: &PushArgs,
+    cfg: &Config,
+    aws_override: Option<&str>,
+    region: &str,
+) -> Result<GitEndpoint> {
+    endpoint::resolve(
+        args.git_endpoint.as_deref(),
+        cfg.source.git_endpoint.as_deref(),
+        aws_override,
+        region,
+        &cfg.source.repository,
+    )
+}

@@ -1,0 +1,502 @@
+//! The git push to CodeCommit with git2: an anonymous remote (nothing written to
+//! .git/config), credentials only through the in-memory credentials callback (which gives up
+//! after one rejected attempt), the remote branch looked at first so that a non-fast-forward
+//! is refused with its reason and "up to date" pushes nothing. What the outcome means is
+//! decided by pure functions (`decide`, `http_failure`) the tests call directly.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use git2::{
+    BranchType, CredentialType, Direction, ErrorClass, ErrorCode, Oid, ProxyOptions, PushOptions,
+    RemoteCallbacks, Repository, StatusOptions,
+};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::git::endpoint::GitEndpoint;
+use crate::git::sign::GitCredentials;
+
+/// The branch to push, as found in the local repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBranch {
+    pub name: String,
+    pub commit: String,
+    /// HEAD is on this branch (so work-tree changes concern it).
+    pub is_head: bool,
+}
+
+/// The git repository holding `dir`.
+pub fn open(dir: &Path) -> Result<Repository> {
+    Repository::discover(dir).map_err(|e| {
+        Error::usage(format!(
+            "{} is not in a git repository ({}); run `git init` and commit first",
+            dir.display(),
+            e.message()
+        ))
+    })
+}
+
+/// The commit HEAD points at, as a full hex id.
+pub fn current_commit(dir: &Path) -> Result<String> {
+    let repo = open(dir)?;
+    let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(|e| {
+        Error::usage(format!(
+            "no commit at HEAD in {}: {}",
+            dir.display(),
+            e.message()
+        ))
+    })?;
+    Ok(head.id().to_string())
+}
+
+/// `--branch`, else the branch HEAD is on.
+pub fn local_branch(repo: &Repository, branch: Option<&str>) -> Result<LocalBranch> {
+    let head_branch = repo
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().map(str::to_owned))
+        .and_then(|t| t.strip_prefix("refs/heads/").map(str::to_owned));
+    let name = match (branch, &head_branch) {
+        (Some(b), _) => b.to_owned(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            return Err(Error::usage(
+                "HEAD is detached: check out a branch, or name one with --branch",
+            ));
+        }
+    };
+    let commit = repo
+        .find_branch(&name, BranchType::Local)
+        .map_err(|_| {
+            Error::usage(format!(
+                "there is no local branch {name:?}; check --branch (`git branch` lists them)"
+            ))
+        })?
+        .get()
+        .peel_to_commit()
+        .map_err(|_| {
+            Error::usage(format!(
+                "branch {name:?} has no commit yet: commit something first"
+            ))
+        })?;
+    Ok(LocalBranch {
+        is_head: head_branch.as_deref() == Some(name.as_str()),
+        name,
+        commit: commit.id().to_string(),
+    })
+}
+
+/// Tracked files with changes that are not committed (and so not pushed).
+pub fn uncommitted_changes(repo: &Repository) -> usize {
+    if repo.is_bare() {
+        return 0;
+    }
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    repo.statuses(Some(&mut opts))
+        .map(|s| s.iter().filter(|e| !e.status().is_empty()).count())
+        .unwrap_or(0)
+}
+
+/// Where the push goes, and who it goes as: enough to explain a refusal.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub endpoint: GitEndpoint,
+    pub branch: String,
+    pub repository: String,
+    pub account: String,
+    pub region: String,
+    pub role_arn: String,
+}
+
+/// One push.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub repo_dir: PathBuf,
+    pub local: LocalBranch,
+    pub target: Target,
+    pub force: bool,
+    pub dry_run: bool,
+    /// Local clock minus AWS's, in seconds, when known: a 403 may be a clock problem.
+    pub clock_skew: Option<i64>,
+}
+
+/// What the push does (or, with --dry-run, would do) to the remote branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "change")]
+pub enum Change {
+    /// The branch does not exist yet.
+    Create,
+    /// The remote commit is an ancestor of the pushed one.
+    FastForward { from: String },
+    /// --force over a remote commit that is not an ancestor.
+    Forced { from: String },
+    /// The remote branch already is at the commit.
+    UpToDate,
+}
+
+/// Progress of the pack being built and sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    Packing {
+        done: usize,
+        total: usize,
+    },
+    Sending {
+        done: usize,
+        total: usize,
+        bytes: usize,
+    },
+}
+
+/// What a finished push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub commit: String,
+    pub change: Change,
+    /// Nothing was sent (`--dry-run`, or already up to date).
+    pub wrote: bool,
+    pub objects: usize,
+    pub bytes: usize,
+    pub elapsed: Duration,
+}
+
+/// Decide what to do from the local commit, the remote branch's commit (if any), whether the
+/// remote commit is an ancestor of the local one, and --force. A refusal is an error.
+pub fn decide(
+    local: &str,
+    remote: Option<&str>,
+    remote_is_ancestor: bool,
+    force: bool,
+    target: &Target,
+    local_branch: &str,
+) -> Result<Change> {
+    match remote {
+        None => Ok(Change::Create),
+        Some(r) if r == local => Ok(Change::UpToDate),
+        Some(r) if remote_is_ancestor => Ok(Change::FastForward { from: r.to_owned() }),
+        Some(r) if force => Ok(Change::Forced { from: r.to_owned() }),
+        Some(r) => Err(Error::op_hint(
+            format!(
+                "refusing to push {local_branch} ({}) to {} in repository {} (account {}): the remote branch is at {}, which is not in the history of the local branch (non-fast-forward); pushing would discard commits",
+                short(local),
+                target.branch,
+                target.repository,
+                target.account,
+                short(r),
+            ),
+            "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
+        )),
+    }
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(12)]
+}
+
+/// Push (or with `dry_run`, only look). `progress` sees the pack being built and sent.
+pub fn push(
+    req: &Request,
+    creds: &GitCredentials,
+    progress: &mut dyn FnMut(Transfer),
+) -> Result<Pushed> {
+    let started = Instant::now();
+    let repo = open(&req.repo_dir)?;
+    let local = Oid::from_str(&req.local.commit)
+        .map_err(|e| Error::op(format!("bad local commit id: {}", e.message())))?;
+    let remote_ref = format!("refs/heads/{}", req.target.branch);
+
+    let mut remote = repo
+        .remote_anonymous(&req.target.endpoint.url)
+        .map_err(|e| git_failure(&e, req))?;
+    let mut conn = remote
+        .connect_auth(Direction::Push, Some(callbacks(creds)), Some(proxy()))
+        .map_err(|e| git_failure(&e, req))?;
+    let remote_oid = conn
+        .list()
+        .map_err(|e| git_failure(&e, req))?
+        .iter()
+        .find(|h| h.name() == remote_ref)
+        .map(|h| h.oid());
+    let is_ancestor = remote_oid.is_some_and(|r| {
+        repo.find_commit(r).is_ok() && repo.graph_descendant_of(local, r).unwrap_or(false)
+    });
+    let remote_hex = remote_oid.map(|o| o.to_string());
+    let change = decide(
+        &req.local.commit,
+        remote_hex.as_deref(),
+        is_ancestor,
+        req.force,
+        &req.target,
+        &req.local.name,
+    )?;
+    let done = |objects, bytes, wrote| Pushed {
+        commit: req.local.commit.clone(),
+        change: change.clone(),
+        wrote,
+        objects,
+        bytes,
+        elapsed: started.elapsed(),
+    };
+    if req.dry_run || change == Change::UpToDate {
+        return Ok(done(0, 0, false));
+    }
+
+    let plus = if matches!(change, Change::Forced { .. }) {
+        "+"
+    } else {
+        ""
+    };
+    let refspec = format!("{plus}refs/heads/{}:{remote_ref}", req.local.name);
+    let mut rejected: Option<String> = None;
+    let mut sent = (0usize, 0usize);
+    let progress = RefCell::new(progress);
+    {
+        let mut cbs = callbacks(creds);
+        cbs.push_update_reference(|name, status| {
+            if let Some(why) = status {
+                rejected = Some(format!("{name}: {why}"));
+            }
+            Ok(())
+        });
+        cbs.pack_progress(|_, done, total| {
+            (progress.borrow_mut())(Transfer::Packing { done, total });
+        });
+        cbs.push_transfer_progress(|done, total, bytes| {
+            sent = (total, bytes);
+            (progress.borrow_mut())(Transfer::Sending { done, total, bytes });
+        });
+        let mut opts = PushOptions::new();
+        opts.remote_callbacks(cbs).proxy_options(proxy());
+        conn.remote()
+            .push(&[refspec.as_str()], Some(&mut opts))
+            .map_err(|e| git_failure(&e, req))?;
+    }
+    if let Some(why) = rejected {
+        return Err(Error::op_hint(
+            format!(
+                "CodeCommit refused the update of {} in repository {}: {why}",
+                req.target.branch, req.target.repository
+            ),
+            "a branch protection or approval rule may forbid direct pushes; check the repository's approval rule templates and the role's codecommit:GitPush conditions",
+        ));
+    }
+    Ok(done(sent.0, sent.1, true))
+}
+
+/// The credentials callback: the signed password once; a second request means it was
+/// refused, and asking again would only loop.
+fn callbacks(creds: &GitCredentials) -> RemoteCallbacks<'_> {
+    let mut cbs = RemoteCallbacks::new();
+    let mut asked = false;
+    cbs.credentials(move |_url, _user, allowed| {
+        if asked {
+            return Err(git2::Error::new(
+                ErrorCode::Auth,
+                ErrorClass::Http,
+                REFUSED_CREDENTIALS,
+            ));
+        }
+        asked = true;
+        if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            return Err(git2::Error::from_str(
+                "the git endpoint does not take a user name and password (is it a CodeCommit endpoint?)",
+            ));
+        }
+        git2::Cred::userpass_plaintext(
+            creds.username().expose_secret(),
+            creds.password().expose_secret(),
+        )
+    });
+    cbs
+}
+
+const REFUSED_CREDENTIALS: &str = "the git endpoint refused the signed credentials";
+
+/// Proxy settings from git config and the environment, as git does.
+fn proxy() -> ProxyOptions<'static> {
+    let mut p = ProxyOptions::new();
+    p.auto();
+    p
+}
+
+/// A git2 failure as an error that names the likely fix.
+fn git_failure(e: &git2::Error, req: &Request) -> Error {
+    let msg = e.message();
+    let status = msg
+        .split_once("status code: ")
+        .and_then(|(_, s)| s.trim().parse::<u16>().ok());
+    if msg.starts_with(REFUSED_CREDENTIALS) {
+        return http_failure(401, req);
+    }
+    if let Some(status) = status {
+        return http_failure(status, req);
+    }
+    if e.code() == ErrorCode::NotFastForward {
+        return Error::op_hint(
+            format!("git refused the push: {msg}"),
+            "fetch the branch and merge or rebase onto it, or pass --force",
+        );
+    }
+    let endpoint = &req.target.endpoint;
+    match e.class() {
+        ErrorClass::Net | ErrorClass::Http | ErrorClass::Ssl | ErrorClass::Os => Error::op_hint(
+            format!(
+                "cannot reach the CodeCommit git endpoint {} (from {}): {msg}",
+                endpoint.url, endpoint.origin
+            ),
+            "check the network and proxy settings (HTTPS_PROXY, http.proxy), or choose another endpoint with --git-endpoint",
+        ),
+        _ => Error::op(format!("git push to {} failed: {msg}", endpoint.url)),
+    }
+}
+
+/// What an HTTP status from the git endpoint means, most likely cause first.
+pub fn http_failure(status: u16, req: &Request) -> Error {
+    let t = &req.target;
+    let arn = format!(
+        "arn:aws:codecommit:{}:{}:{}",
+        t.region, t.account, t.repository
+    );
+    match status {
+        401 | 403 => {
+            let mut causes = vec![
+                format!(
+                    "the role {} lacks codecommit:GitPush (and codecommit:GitPull) on {arn}",
+                    t.role_arn
+                ),
+                format!(
+                    "the KMS key of repository {} denies the role kms:Encrypt/kms:Decrypt/kms:GenerateDataKey",
+                    t.repository
+                ),
+            ];
+            causes.push(match req.clock_skew {
+                Some(s) if s.abs() >= 5 * 60 => format!(
+                    "the local clock is {} by {} (compared with AWS's Date header); the signature is valid for 15 minutes: set the clock (NTP)",
+                    if s > 0 { "ahead" } else { "behind" },
+                    human_seconds(s.unsigned_abs())
+                ),
+                Some(s) => format!("the local clock is off (it is within {}s of AWS's, so probably not this)", s.abs()),
+                None => "the local clock is off: the signature is valid for 15 minutes".to_owned(),
+            });
+            causes.push(format!(
+                "the git endpoint {} (from {}) is not CodeCommit in {}: the password is signed for host {} and region {}",
+                t.endpoint.url, t.endpoint.origin, t.region, t.endpoint.host, t.region
+            ));
+            let list = causes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("\n  {}. {c}", i + 1))
+                .collect::<String>();
+            Error::op_hint(
+                format!(
+                    "CodeCommit refused the push to {} ({status} Forbidden). Likely causes, in order:{list}",
+                    t.repository
+                ),
+                "`cargo xpipeline policies` prints the role policy and key policy the source account needs",
+            )
+        }
+        404 => Error::op_hint(
+            format!(
+                "repository {} not found in account {} ({})",
+                t.repository, t.account, t.region
+            ),
+            format!(
+                "create it (`aws codecommit create-repository --repository-name {}` in account {}, or `cargo xpipeline bootstrap`), or fix source.repository / source.account in xpipeline.toml",
+                t.repository, t.account
+            ),
+        ),
+        _ => Error::op(format!(
+            "the git endpoint {} answered HTTP {status} for repository {}",
+            t.endpoint.url, t.repository
+        )),
+    }
+}
+
+fn human_seconds(s: u64) -> String {
+    match s {
+        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::endpoint;
+
+    fn request(skew: Option<i64>) -> Request {
+        Request {
+            repo_dir: PathBuf::from("."),
+            local: LocalBranch {
+                name: "main".into(),
+                commit: "a".repeat(40),
+                is_head: true,
+            },
+            target: Target {
+                endpoint: endpoint::resolve(None, None, None, "eu-west-1", "app").unwrap(),
+                branch: "main".into(),
+                repository: "app".into(),
+                account: "222222222222".into(),
+                region: "eu-west-1".into(),
+                role_arn: "arn:aws:iam::222222222222:role/push".into(),
+            },
+            force: false,
+            dry_run: false,
+            clock_skew: skew,
+        }
+    }
+
+    #[test]
+    fn decide_covers_every_case() {
+        let r = request(None);
+        let (l, o) = ("a".repeat(40), "b".repeat(40));
+        let d = |remote, anc, force| decide(&l, remote, anc, force, &r.target, "main");
+        assert_eq!(d(None, false, false).unwrap(), Change::Create);
+        assert_eq!(d(Some(&l), false, false).unwrap(), Change::UpToDate);
+        assert_eq!(
+            d(Some(&o), true, false).unwrap(),
+            Change::FastForward { from: o.clone() }
+        );
+        assert_eq!(
+            d(Some(&o), false, true).unwrap(),
+            Change::Forced { from: o.clone() }
+        );
+        let e = d(Some(&o), false, false).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        let e = e.to_string();
+        assert!(
+            e.contains("non-fast-forward") && e.contains("--force") && e.contains("bbbbbbbbbbbb"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn forbidden_lists_the_causes_in_order_with_the_clock_skew() {
+        let e = http_failure(403, &request(Some(-1000))).to_string();
+        let (perm, kms, clock) = (
+            e.find("lacks codecommit:GitPush").unwrap(),
+            e.find("KMS key").unwrap(),
+            e.find("the local clock is behind by 16m 40s").unwrap(),
+        );
+        assert!(perm < kms && kms < clock, "{e}");
+        let e = http_failure(403, &request(Some(3))).to_string();
+        assert!(e.contains("probably not this"), "{e}");
+    }
+
+    #[test]
+    fn not_found_names_the_repository_and_the_fix() {
+        let e = http_failure(404, &request(None)).to_string();
+        assert!(
+            e.contains("repository app not found in account 222222222222")
+                && e.contains("create-repository"),
+            "{e}"
+        );
+    }
+}
