@@ -773,6 +773,36 @@ def _find_execution(self: CodePipelineResponse, name: str, exec_id: str) -> Exec
     )
 
 
+_orig_get_pipeline = CodePipelineResponse.get_pipeline
+_orig_list_pipelines = CodePipelineResponse.list_pipelines
+
+
+def _epoch_times(obj: dict[str, Any]) -> None:
+    """moto writes created/updated as ISO strings; the JSON protocol sends epoch seconds
+    (botocore accepts both, the Rust SDK only the latter)."""
+    from datetime import datetime
+
+    for k in ("created", "updated"):
+        v = obj.get(k)
+        if isinstance(v, str):
+            obj[k] = _ts(datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp())
+
+
+def get_pipeline(self: CodePipelineResponse) -> str:
+    with STATE.lock:
+        out = json.loads(_orig_get_pipeline(self))
+        _epoch_times(out.get("metadata") or {})
+        return json.dumps(out)
+
+
+def list_pipelines(self: CodePipelineResponse) -> str:
+    with STATE.lock:
+        out = json.loads(_orig_list_pipelines(self))
+        for p in out.get("pipelines") or []:
+            _epoch_times(p)
+        return json.dumps(out)
+
+
 _orig_create_pipeline = CodePipelineResponse.create_pipeline
 _orig_update_pipeline = CodePipelineResponse.update_pipeline
 _orig_delete_pipeline = CodePipelineResponse.delete_pipeline
@@ -947,6 +977,8 @@ def stop_pipeline_execution(self: CodePipelineResponse) -> str:
 def install() -> None:
     """Attach the execution API to moto's CodePipeline response class."""
     for fn in (
+        get_pipeline,
+        list_pipelines,
         create_pipeline,
         update_pipeline,
         delete_pipeline,
