@@ -1,8 +1,10 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
 mod init;
+mod plan;
 mod policies;
 mod push;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::config;
@@ -18,8 +20,10 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
             let cfg = config::load(global.config.as_deref(), global.manifest_path.as_deref())?;
             ui.detail(format_args!("loaded {}", config::display_path(&cfg.path)));
             match command {
+                Command::Plan(args) => plan::run(args, global, &cfg, ui),
                 Command::Policies(_) => policies::run(&cfg, ui),
                 Command::Push(args) => push::run(args, global, &cfg, ui),
+                Command::Status(args) => status::run(args, global, &cfg, ui),
                 other => Err(Error::NotImplemented(other.name())),
             }
         }

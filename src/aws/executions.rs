@@ -1,0 +1,940 @@
+//! Pipeline executions: start the one that builds the pushed commit (or find the one AWS
+//! started for it), then follow that execution id until it ends. Per tick at most two calls
+//! (GetPipelineExecution, ListActionExecutions of that execution), an interval that starts
+//! short and lengthens while nothing changes, backoff with jitter on throttling, and
+//! transient errors ride out until the outage lasts too long. The pure parts (pacing, error
+//! classification, matching an execution to a commit, SDK types to snapshots) are at the top.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_codepipeline::Client;
+use aws_sdk_codepipeline::types::{
+    ActionExecutionDetail, ActionExecutionFilter, PipelineExecution, PipelineExecutionSummary,
+    SourceRevisionOverride, SourceRevisionType,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::error_parts;
+use crate::config::Config;
+use crate::config::{PipelineType, Trigger};
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+use crate::ui::watch::{self, ActionError, ActionRun, Layout, Renderer, Revision, Snapshot, View};
+
+/// The name of the Source action in the declared pipeline (DESIGN.md "The pipeline it declares").
+pub const SOURCE_ACTION: &str = "Source";
+
+/// Shortest and longest wait between two ticks, in seconds.
+const MIN_INTERVAL: f64 = 1.0;
+const MAX_INTERVAL: f64 = 10.0;
+/// After a change the next one often follows (an action ends, the next starts): look again soon.
+const AFTER_CHANGE: f64 = 2.0;
+/// Each quiet tick waits this much longer than the previous one.
+const GROWTH: f64 = 1.25;
+/// Never more than this many ticks (two calls each) in any 60 seconds: at most 40 calls a minute.
+const TICKS_PER_MINUTE: usize = 20;
+/// How long CodePipeline may stay unreachable before the watch gives up (seconds).
+const OUTAGE_SECONDS: u64 = 300;
+
+// ----------------------------------------------------------------------------- pure parts
+
+/// When to look next. `tick` is called after each successful tick with its time (seconds
+/// since the watch began) and whether anything changed; it returns the seconds to wait.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    interval: f64,
+    recent: VecDeque<f64>,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            interval: MIN_INTERVAL / GROWTH,
+            recent: VecDeque::new(),
+        }
+    }
+}
+
+impl Pacer {
+    pub fn tick(&mut self, at: f64, changed: bool) -> f64 {
+        self.interval = if changed {
+            self.interval.clamp(MIN_INTERVAL, AFTER_CHANGE)
+        } else {
+            (self.interval * GROWTH).clamp(MIN_INTERVAL, MAX_INTERVAL)
+        };
+        self.budgeted(at, self.interval)
+    }
+
+    /// After a throttled or failed tick: wait `backoff` (already jittered), and look more
+    /// slowly afterwards when AWS asked us to.
+    pub fn failed(&mut self, at: f64, throttled: bool, backoff: f64) -> f64 {
+        if throttled {
+            self.interval = (self.interval * 2.0).min(MAX_INTERVAL);
+        }
+        self.budgeted(at, backoff.max(self.interval))
+    }
+
+    /// Record a tick at `at` and stretch `wait` so that no 60-second window holds more than
+    /// TICKS_PER_MINUTE ticks.
+    fn budgeted(&mut self, at: f64, wait: f64) -> f64 {
+        self.recent.push_back(at);
+        while self.recent.front().is_some_and(|t| *t <= at - 60.0) {
+            self.recent.pop_front();
+        }
+        let n = self.recent.len();
+        if n >= TICKS_PER_MINUTE {
+            // The next tick may come once the oldest tick that would still be in its window
+            // has left it.
+            let oldest = self.recent[n - TICKS_PER_MINUTE];
+            wait.max(oldest + 60.0 - at)
+        } else {
+            wait
+        }
+    }
+}
+
+/// How a failed call affects the watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// AWS asked us to slow down: back off and retry.
+    Throttled,
+    /// Network, timeout or a 5xx: retry; give up only after a sustained outage.
+    Transient,
+    /// Anything else (not found, access denied, a bad request): the watch cannot go on.
+    Fatal,
+}
+
+/// Classify a failure from what is known of it: the AWS error code, the HTTP status, and
+/// whether it happened before any response (network, timeout).
+pub fn classify(code: Option<&str>, http_status: Option<u16>, no_response: bool) -> Failure {
+    const THROTTLING: &[&str] = &[
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    ];
+    if code.is_some_and(|c| THROTTLING.contains(&c)) || http_status == Some(429) {
+        Failure::Throttled
+    } else if no_response
+        || http_status.is_some_and(|s| s >= 500)
+        || code.is_some_and(|c| c == "InternalFailure" || c == "ServiceUnavailable")
+    {
+        Failure::Transient
+    } else {
+        Failure::Fatal
+    }
+}
+
+/// Exponential backoff, capped at 30 s, with "equal jitter": between half and all of it.
+/// `unit` is a number in [0, 1).
+pub fn backoff(attempt: u32, unit: f64) -> f64 {
+    let base = 2f64.powi(attempt.min(5) as i32).min(30.0);
+    base / 2.0 + base / 2.0 * unit.clamp(0.0, 1.0)
+}
+
+/// A number in [0, 1), different on every call (no rand crate for one jitter).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Does `revision` (a full commit id from AWS) name `commit` (full, or a prefix of 7+)?
+pub fn same_commit(revision: &str, commit: &str) -> bool {
+    commit.len() >= 7 && revision.len() >= commit.len() && revision.starts_with(commit)
+}
+
+/// What a summary of ListPipelineExecutions says about a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Builds {
+    /// Its Source action fetched this commit.
+    Yes,
+    /// It fetched another revision, or ended without one.
+    No,
+    /// Its Source action has not reported a revision yet.
+    NotYet,
+}
+
+pub fn builds(summary: &PipelineExecutionSummary, commit: &str) -> Builds {
+    let revs: Vec<&str> = summary
+        .source_revisions()
+        .iter()
+        .filter_map(|r| r.revision_id())
+        .collect();
+    if revs.iter().any(|r| same_commit(r, commit)) {
+        Builds::Yes
+    } else if revs.is_empty()
+        && !summary
+            .status()
+            .is_some_and(|s| watch::is_final(s.as_str()))
+    {
+        Builds::NotYet
+    } else {
+        Builds::No
+    }
+}
+
+/// The revision summary of a source: CodeCommit sends the commit message; some providers a
+/// JSON object with a CommitMessage.
+fn revision_summary(s: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(s)
+        .ok()
+        .and_then(|v| v.get("CommitMessage")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| s.to_owned())
+}
+
+fn secs(t: Option<&aws_smithy_types::DateTime>) -> Option<f64> {
+    t.map(|t| t.as_secs_f64())
+}
+
+/// One tick's answers as a snapshot.
+pub fn snapshot_of(
+    pipeline: &str,
+    exec: &PipelineExecution,
+    details: &[ActionExecutionDetail],
+) -> Snapshot {
+    let revision = exec
+        .artifact_revisions()
+        .iter()
+        .find_map(|r| {
+            Some(Revision {
+                commit: r.revision_id()?.to_owned(),
+                summary: r.revision_summary().map(revision_summary),
+            })
+        })
+        .or_else(|| {
+            // Before the Source action ends, the artifacts are not known yet; its run is.
+            details.iter().find_map(|d| {
+                let res = d.output()?.execution_result()?;
+                (d.stage_name()? == SOURCE_ACTION && d.status()?.as_str() == "Succeeded").then(
+                    || Revision {
+                        commit: res.external_execution_id().unwrap_or_default().to_owned(),
+                        summary: res.external_execution_summary().map(revision_summary),
+                    },
+                )
+            })
+        })
+        .filter(|r| !r.commit.is_empty());
+    let actions = details
+        .iter()
+        .map(|d| {
+            let result = d.output().and_then(|o| o.execution_result());
+            ActionRun {
+                stage: d.stage_name().unwrap_or_default().to_owned(),
+                action: d.action_name().unwrap_or_default().to_owned(),
+                status: d
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "InProgress".to_owned()),
+                start: secs(d.start_time()),
+                updated: secs(d.last_update_time()),
+                external_id: result
+                    .and_then(|r| r.external_execution_id())
+                    .map(str::to_owned),
+                url: result
+                    .and_then(|r| r.external_execution_url())
+                    .map(str::to_owned),
+                summary: result
+                    .and_then(|r| r.external_execution_summary())
+                    .map(str::to_owned),
+                error: result.and_then(|r| r.error_details()).map(|e| ActionError {
+                    code: e.code().map(str::to_owned),
+                    message: e.message().unwrap_or("no message").to_owned(),
+                }),
+            }
+        })
+        .collect();
+    Snapshot {
+        pipeline: pipeline.to_owned(),
+        execution_id: exec.pipeline_execution_id().unwrap_or_default().to_owned(),
+        status: exec
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "InProgress".to_owned()),
+        status_summary: exec.status_summary().map(str::to_owned),
+        revision,
+        trigger: exec
+            .trigger()
+            .and_then(|t| t.trigger_type())
+            .map(|t| t.as_str().to_owned()),
+        actions,
+    }
+}
+
+/// A clientRequestToken for StartPipelineExecution: the SDK's retries of one request reuse it
+/// (so a retried start never starts a second execution); another run of the tool gets
+/// another one. [A-Za-z0-9-], at most 128 characters.
+pub fn request_token(commit: &str, nanos: u128) -> String {
+    let short: String = commit
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    format!("xpipeline-{short}-{nanos:x}")
+}
+
+pub fn now_epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------ I/O
+
+/// A failed call: how it affects the watch, and the error to report.
+struct CallFailure {
+    kind: Failure,
+    error: Error,
+}
+
+fn failure<E>(what: &str, err: SdkError<E, HttpResponse>) -> CallFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let http = match &err {
+        SdkError::ServiceError(se) => Some(se.raw().status().as_u16()),
+        SdkError::ResponseError(re) => Some(re.raw().status().as_u16()),
+        _ => None,
+    };
+    let no_response = matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    let (code, message) = error_parts(&err);
+    let kind = classify(code.as_deref(), http, no_response);
+    let error = match code.as_deref() {
+        Some("PipelineNotFoundException") => Error::op_hint(
+            format!("{what}: {message}"),
+            "check pipeline.name and the region, or run `cargo xpipeline push` to create the pipeline",
+        ),
+        Some("PipelineExecutionNotFoundException") => Error::op_hint(
+            format!("{what}: {message}"),
+            "list the recent executions with `cargo xpipeline status`",
+        ),
+        Some(c) if c.contains("AccessDenied") || c == "UnauthorizedOperation" => Error::op_hint(
+            format!("{what}: {c}: {message}"),
+            "the pipeline-account credentials need codepipeline:GetPipeline, GetPipelineState, \
+             GetPipelineExecution, ListPipelineExecutions, ListActionExecutions and \
+             StartPipelineExecution on the pipeline (see `cargo xpipeline policies`)",
+        ),
+        Some(c) => Error::op(format!("{what}: {c}: {message}")),
+        None => Error::op(format!("{what}: {message}")),
+    };
+    CallFailure { kind, error }
+}
+
+/// The declared stages and actions of the live pipeline, for showing pending actions.
+pub async fn layout(client: &Client, pipeline: &str) -> Result<Layout> {
+    let out = client
+        .get_pipeline()
+        .name(pipeline)
+        .send()
+        .await
+        .map_err(|e| failure(&format!("GetPipeline {pipeline}"), e).error)?;
+    Ok(out
+        .pipeline()
+        .map(|p| {
+            p.stages()
+                .iter()
+                .map(|s| {
+                    (
+                        s.name().to_owned(),
+                        s.actions().iter().map(|a| a.name().to_owned()).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// One tick: GetPipelineExecution, then ListActionExecutions of that execution (in that
+/// order, so that the actions are at least as new as the status: a final status always
+/// comes with its final actions).
+async fn snapshot(
+    client: &Client,
+    pipeline: &str,
+    id: &str,
+) -> std::result::Result<Snapshot, CallFailure> {
+    let exec = client
+        .get_pipeline_execution()
+        .pipeline_name(pipeline)
+        .pipeline_execution_id(id)
+        .send()
+        .await
+        .map_err(|e| failure(&format!("GetPipelineExecution {id}"), e))?;
+    let filter = ActionExecutionFilter::builder()
+        .pipeline_execution_id(id)
+        .build();
+    // One page of 100 action runs: a two-stage pipeline has 2, more only with many retries.
+    let actions = client
+        .list_action_executions()
+        .pipeline_name(pipeline)
+        .filter(filter)
+        .max_results(100)
+        .send()
+        .await
+        .map_err(|e| failure(&format!("ListActionExecutions of {id}"), e))?;
+    let Some(exec) = exec.pipeline_execution() else {
+        return Err(CallFailure {
+            kind: Failure::Transient,
+            error: Error::op(format!("GetPipelineExecution {id} returned no execution")),
+        });
+    };
+    Ok(snapshot_of(
+        pipeline,
+        exec,
+        actions.action_execution_details(),
+    ))
+}
+
+/// A failed CodePipeline call as the error to report, with a hint where one helps.
+pub fn call_failed<E>(what: &str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    failure(what, err).error
+}
+
+/// One execution as it stands now (GetPipeline, GetPipelineExecution and
+/// ListActionExecutions; the first in parallel with the other two).
+pub async fn execution_view(client: &Client, pipeline: &str, id: &str) -> Result<View> {
+    let (layout, snap) = tokio::join!(layout(client, pipeline), snapshot(client, pipeline, id));
+    let snap = snap.map_err(|f| f.error)?;
+    Ok(watch::view(&layout.unwrap_or_default(), &snap, now_epoch()))
+}
+
+/// The most recent executions of the pipeline, newest first (one ListPipelineExecutions).
+pub async fn recent_executions(
+    client: &Client,
+    pipeline: &str,
+    n: i32,
+) -> Result<Vec<PipelineExecutionSummary>> {
+    recent(client, pipeline, n).await.map_err(|f| f.error)
+}
+
+/// Start the execution that builds `commit` (trigger = push), or find the one AWS started
+/// for it (trigger = poll or events, or the execution CreatePipeline started when the
+/// pipeline was just `created`). Returns its id. Never starts two for the same commit.
+pub async fn start_or_find(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    created: bool,
+    ui: &Ui,
+) -> Result<String> {
+    match cfg.pipeline.trigger {
+        Trigger::Push => {
+            if created {
+                if let Some(id) = creation_execution(client, cfg, commit, ui).await? {
+                    return Ok(id);
+                }
+            }
+            start(client, cfg, commit, ui).await
+        }
+        Trigger::Poll | Trigger::Events => find(client, cfg, commit, ui).await,
+    }
+}
+
+/// StartPipelineExecution with a clientRequestToken and, on V2, the Source action pinned to
+/// `commit` (sourceRevisions COMMIT_ID), so that the execution builds exactly that commit.
+pub async fn start(client: &Client, cfg: &Config, commit: &str, ui: &Ui) -> Result<String> {
+    let name = &cfg.pipeline.name;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut req = client
+        .start_pipeline_execution()
+        .name(name)
+        .client_request_token(request_token(commit, nanos));
+    if cfg.pipeline.pipeline_type == PipelineType::V2 {
+        let pin = SourceRevisionOverride::builder()
+            .action_name(SOURCE_ACTION)
+            .revision_type(SourceRevisionType::CommitId)
+            .revision_value(commit)
+            .build()
+            .map_err(|e| Error::op(format!("cannot build the source revision override: {e}")))?;
+        req = req.source_revisions(pin);
+    } else {
+        ui.detail(format_args!(
+            "pipeline {name} is V1: the execution builds the head of branch {} (V2 pins the commit)",
+            cfg.source.branch
+        ));
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| failure(&format!("StartPipelineExecution of pipeline {name}"), e).error)?;
+    let id = out
+        .pipeline_execution_id()
+        .ok_or_else(|| Error::op("StartPipelineExecution returned no execution id"))?
+        .to_owned();
+    ui.status(format_args!(
+        "started execution {id} of {name} for commit {}",
+        watch::short_commit(commit)
+    ));
+    Ok(id)
+}
+
+/// The recent executions of the pipeline, newest first (one call).
+async fn recent(
+    client: &Client,
+    pipeline: &str,
+    n: i32,
+) -> std::result::Result<Vec<PipelineExecutionSummary>, CallFailure> {
+    let out = client
+        .list_pipeline_executions()
+        .pipeline_name(pipeline)
+        .max_results(n)
+        .send()
+        .await
+        .map_err(|e| failure(&format!("ListPipelineExecutions of {pipeline}"), e))?;
+    Ok(out.pipeline_execution_summaries().to_vec())
+}
+
+/// A just-created pipeline runs once by itself (trigger CreatePipeline). Follow that run when
+/// its Source action fetched `commit`; `None` when it fetched something else, failed before
+/// fetching (the branch did not exist yet), or did not show up.
+async fn creation_execution(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    ui: &Ui,
+) -> Result<Option<String>> {
+    let name = &cfg.pipeline.name;
+    let began = Instant::now();
+    let mut attempt = 0;
+    loop {
+        let waited = began.elapsed();
+        let summaries = match recent(client, name, 5).await {
+            Ok(s) => s,
+            Err(f) if f.kind != Failure::Fatal && waited < Duration::from_secs(60) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs_f64(backoff(attempt, random_unit()))).await;
+                continue;
+            }
+            Err(f) => return Err(f.error),
+        };
+        let auto = summaries.iter().find(|s| {
+            s.trigger()
+                .and_then(|t| t.trigger_type())
+                .is_some_and(|t| t.as_str() == "CreatePipeline")
+        });
+        match auto.map(|s| (s, builds(s, commit))) {
+            Some((s, Builds::Yes)) => {
+                let id = s.pipeline_execution_id().unwrap_or_default().to_owned();
+                ui.status(format_args!(
+                    "following execution {id}, started by the creation of {name}, which builds commit {}",
+                    watch::short_commit(commit)
+                ));
+                return Ok(Some(id));
+            }
+            Some((_, Builds::No)) => return Ok(None),
+            None if waited >= Duration::from_secs(10) => return Ok(None),
+            Some((_, Builds::NotYet)) if waited >= Duration::from_secs(60) => {
+                ui.warn(format_args!(
+                    "the execution that creating {name} started has not fetched its source after 60s; starting one for commit {}",
+                    watch::short_commit(commit)
+                ));
+                return Ok(None);
+            }
+            _ => tokio::time::sleep(Duration::from_secs(2)).await,
+        }
+    }
+}
+
+/// How long `find` waits for AWS to start the execution: XPIPELINE_FIND_TIMEOUT (seconds),
+/// else 5 minutes for polling (CodePipeline polls about once a minute) and 2 for events.
+fn find_timeout(trigger: Trigger) -> Duration {
+    let default = if trigger == Trigger::Poll { 300 } else { 120 };
+    Duration::from_secs(
+        std::env::var("XPIPELINE_FIND_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// Wait for the execution AWS starts for `commit` (trigger = poll or events).
+pub async fn find(client: &Client, cfg: &Config, commit: &str, ui: &Ui) -> Result<String> {
+    let name = &cfg.pipeline.name;
+    let limit = find_timeout(cfg.pipeline.trigger);
+    let began = Instant::now();
+    let short = watch::short_commit(commit);
+    ui.status(format_args!(
+        "waiting for {name} to start an execution for commit {short} (trigger = {})",
+        cfg.pipeline.trigger
+    ));
+    let mut attempt = 0;
+    let mut wait = 2.0;
+    loop {
+        match recent(client, name, 10).await {
+            Ok(summaries) => {
+                attempt = 0;
+                if let Some(s) = summaries.iter().find(|s| builds(s, commit) == Builds::Yes) {
+                    let id = s.pipeline_execution_id().unwrap_or_default().to_owned();
+                    ui.status(format_args!("found execution {id} building commit {short}"));
+                    return Ok(id);
+                }
+            }
+            Err(f) if f.kind == Failure::Fatal => return Err(f.error),
+            Err(_) => attempt += 1,
+        }
+        if began.elapsed() >= limit {
+            return Err(not_started(cfg, commit, limit));
+        }
+        let pause = if attempt > 0 {
+            backoff(attempt, random_unit())
+        } else {
+            wait = (wait * 1.2_f64).min(10.0);
+            wait
+        };
+        tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+    }
+}
+
+/// No execution for the pushed commit within the limit: name the likely cause.
+fn not_started(cfg: &Config, commit: &str, limit: Duration) -> Error {
+    let name = &cfg.pipeline.name;
+    let msg = format!(
+        "no execution of pipeline {name} has picked up commit {} after {} (pipeline.trigger = \"{}\")",
+        watch::short_commit(commit),
+        watch::duration(limit.as_secs_f64()),
+        cfg.pipeline.trigger
+    );
+    let start_by_hand = format!(
+        "start one by hand with `aws codepipeline start-pipeline-execution --name {name}`, or set pipeline.trigger = \"push\" so that push starts it"
+    );
+    let hint = match cfg.pipeline.trigger {
+        Trigger::Poll => format!(
+            "CodePipeline polls only when the Source action has PollForSourceChanges = true: \
+             compare with `cargo xpipeline plan`; or {start_by_hand}"
+        ),
+        _ => format!(
+            "an EventBridge rule must start the pipeline on CodeCommit \"Repository State Change\" \
+             events of repository {} branch {}, and the default event bus of account {} must \
+             forward them to account {}: check that the rules exist, are enabled and may call \
+             codepipeline:StartPipelineExecution; or {start_by_hand}",
+            cfg.source.repository, cfg.source.branch, cfg.source.account, cfg.pipeline.account
+        ),
+    };
+    Error::op_hint(msg, hint)
+}
+
+/// How long CodePipeline may stay unreachable: XPIPELINE_WATCH_OUTAGE (seconds), else 5 min.
+fn outage_limit() -> Duration {
+    Duration::from_secs(
+        std::env::var("XPIPELINE_WATCH_OUTAGE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(OUTAGE_SECONDS),
+    )
+}
+
+/// Follow one execution until it ends; `Err(Error::Pipeline)` unless it succeeded.
+pub async fn follow(client: &Client, cfg: &Config, execution_id: &str, ui: &Ui) -> Result<View> {
+    let v = watch_execution(client, &cfg.pipeline.name, execution_id, ui).await?;
+    match watch::failure(&v) {
+        None => Ok(v),
+        Some(msg) => Err(Error::Pipeline(msg)),
+    }
+}
+
+/// Follow one execution until it ends, whatever its end: the final view. Errors only when
+/// the watch itself cannot go on (Ctrl-C, a sustained outage, access denied).
+pub async fn watch_execution(
+    client: &Client,
+    pipeline: &str,
+    execution_id: &str,
+    ui: &Ui,
+) -> Result<View> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let interrupted = || {
+        Error::op_hint(
+            format!("stopped watching execution {execution_id}; the execution itself goes on"),
+            format!(
+                "follow it again with `cargo xpipeline status --watch --execution {execution_id}`"
+            ),
+        )
+    };
+    // The layout only adds pending actions to the view: without it the watch still works.
+    let layout = tokio::select! {
+        l = layout(client, pipeline) => l.unwrap_or_default(),
+        _ = &mut ctrl_c => return Err(interrupted()),
+    };
+    let mut renderer = Renderer::new(ui, layout.clone());
+    let began = Instant::now();
+    let mut pacer = Pacer::default();
+    let mut prev: Option<Snapshot> = None;
+    let mut outage: Option<(Instant, u32)> = None;
+    let limit = outage_limit();
+    loop {
+        let result = tokio::select! {
+            r = snapshot(client, pipeline, execution_id) => r,
+            _ = &mut ctrl_c => {
+                renderer.finish();
+                return Err(interrupted());
+            }
+        };
+        let at = began.elapsed().as_secs_f64();
+        let wait = match result {
+            Ok(s) => {
+                let now = now_epoch();
+                if outage.take().is_some() {
+                    renderer.note(now, "CodePipeline answers again");
+                }
+                let changed = !watch::events(prev.as_ref(), &s, now).is_empty();
+                renderer.show(&s, now);
+                if watch::is_final(&s.status) {
+                    renderer.finish();
+                    return Ok(watch::view(&layout, &s, now));
+                }
+                prev = Some(s);
+                pacer.tick(at, changed)
+            }
+            Err(f) if f.kind == Failure::Fatal => {
+                renderer.finish();
+                return Err(f.error);
+            }
+            Err(f) => {
+                let (since, attempt) = outage.get_or_insert((Instant::now(), 0));
+                *attempt += 1;
+                if since.elapsed() >= limit {
+                    renderer.finish();
+                    return Err(Error::op_hint(
+                        format!(
+                            "gave up watching execution {execution_id}: CodePipeline has not answered for {}; last error: {}",
+                            watch::duration(since.elapsed().as_secs_f64()),
+                            f.error
+                        ),
+                        format!(
+                            "the execution itself goes on; follow it again with `cargo xpipeline status --watch --execution {execution_id}`"
+                        ),
+                    ));
+                }
+                let wait = pacer.failed(
+                    at,
+                    f.kind == Failure::Throttled,
+                    backoff(*attempt, random_unit()),
+                );
+                renderer.note(
+                    now_epoch(),
+                    &format!("{}; retrying in {}", f.error, watch::duration(wait)),
+                );
+                wait
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+            _ = &mut ctrl_c => {
+                renderer.finish();
+                return Err(interrupted());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_codepipeline::types::{
+        ActionExecutionOutput, ActionExecutionResult, ActionExecutionStatus, ArtifactRevision,
+        ErrorDetails, PipelineExecutionStatus, SourceRevision,
+    };
+
+    #[test]
+    fn the_interval_starts_short_and_lengthens_while_nothing_changes() {
+        let mut p = Pacer::default();
+        let mut t = 0.0;
+        let mut waits = vec![];
+        for _ in 0..15 {
+            let w = p.tick(t, false);
+            waits.push(w);
+            t += w;
+        }
+        assert_eq!(waits[0], MIN_INTERVAL);
+        assert!(waits.windows(2).all(|w| w[1] >= w[0]), "{waits:?}");
+        assert_eq!(*waits.last().unwrap(), MAX_INTERVAL);
+    }
+
+    #[test]
+    fn a_change_brings_the_interval_back_down() {
+        let mut p = Pacer::default();
+        let mut t = 0.0;
+        for _ in 0..20 {
+            t += p.tick(t, false);
+        }
+        assert_eq!(p.tick(t, true), AFTER_CHANGE);
+    }
+
+    #[test]
+    fn no_minute_ever_holds_more_than_forty_calls() {
+        // Worst case: something changes on every tick.
+        let mut p = Pacer::default();
+        let mut t = 0.0;
+        let mut ticks = vec![];
+        while t < 600.0 {
+            ticks.push(t);
+            t += p.tick(t, true);
+        }
+        for (i, start) in ticks.iter().enumerate() {
+            let in_window = ticks[i..].iter().take_while(|x| **x < start + 60.0).count();
+            assert!(in_window * 2 <= 40, "{in_window} ticks from {start}");
+        }
+    }
+
+    #[test]
+    fn a_five_minute_build_costs_few_calls() {
+        let mut p = Pacer::default();
+        let (mut t, mut ticks) = (0.0, 0);
+        while t < 300.0 {
+            ticks += 1;
+            // An action ends every 100 s.
+            let changed = ticks > 1 && (t % 100.0) < 2.0;
+            t += p.tick(t, changed);
+        }
+        let per_minute = ticks as f64 * 2.0 / 5.0;
+        assert!(per_minute <= 40.0, "{per_minute} calls a minute");
+    }
+
+    #[test]
+    fn throttling_backs_off_with_jitter_and_slows_the_pace() {
+        let mut p = Pacer::default();
+        let w = p.failed(0.0, true, backoff(3, 0.5));
+        assert_eq!(w, 6.0);
+        assert!(p.interval >= 2.0 * MIN_INTERVAL / GROWTH);
+        assert_eq!(backoff(1, 0.0), 1.0);
+        assert_eq!(backoff(1, 1.0), 2.0);
+        assert_eq!(backoff(20, 1.0), 30.0);
+        let u = random_unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+
+    #[test]
+    fn failures_are_classified() {
+        assert_eq!(
+            classify(Some("ThrottlingException"), Some(400), false),
+            Failure::Throttled
+        );
+        assert_eq!(classify(None, Some(429), false), Failure::Throttled);
+        assert_eq!(classify(None, Some(503), false), Failure::Transient);
+        assert_eq!(classify(None, None, true), Failure::Transient);
+        assert_eq!(
+            classify(Some("AccessDeniedException"), Some(400), false),
+            Failure::Fatal
+        );
+        assert_eq!(
+            classify(Some("PipelineExecutionNotFoundException"), Some(400), false),
+            Failure::Fatal
+        );
+    }
+
+    #[test]
+    fn commits_match_in_full_or_by_a_long_enough_prefix() {
+        let full = "0123456789abcdef0123456789abcdef01234567";
+        assert!(same_commit(full, full));
+        assert!(same_commit(full, "0123456"));
+        assert!(!same_commit(full, "0123"));
+        assert!(!same_commit(full, "1123456789"));
+    }
+
+    fn summary(status: PipelineExecutionStatus, rev: Option<&str>) -> PipelineExecutionSummary {
+        let mut b = PipelineExecutionSummary::builder()
+            .pipeline_execution_id("e-1")
+            .status(status);
+        if let Some(r) = rev {
+            b = b.source_revisions(
+                SourceRevision::builder()
+                    .action_name("Source")
+                    .revision_id(r)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        b.build()
+    }
+
+    #[test]
+    fn an_execution_builds_a_commit_once_its_source_says_so() {
+        let c = "0123456789abcdef0123456789abcdef01234567";
+        use PipelineExecutionStatus as S;
+        assert_eq!(builds(&summary(S::InProgress, Some(c)), c), Builds::Yes);
+        assert_eq!(builds(&summary(S::InProgress, None), c), Builds::NotYet);
+        assert_eq!(builds(&summary(S::Failed, None), c), Builds::No);
+        assert_eq!(
+            builds(&summary(S::InProgress, Some("ffffffffff")), c),
+            Builds::No
+        );
+    }
+
+    #[test]
+    fn sdk_answers_become_a_snapshot() {
+        let exec = PipelineExecution::builder()
+            .pipeline_execution_id("e-1")
+            .status(PipelineExecutionStatus::Failed)
+            .artifact_revisions(
+                ArtifactRevision::builder()
+                    .revision_id("abc1234def")
+                    .revision_summary(r#"{"ProviderType":"GitHub","CommitMessage":"Fix it"}"#)
+                    .build(),
+            )
+            .build();
+        let detail = ActionExecutionDetail::builder()
+            .stage_name("Build")
+            .action_name("Build")
+            .status(ActionExecutionStatus::Failed)
+            .start_time(aws_smithy_types::DateTime::from_secs(100))
+            .last_update_time(aws_smithy_types::DateTime::from_secs(130))
+            .output(
+                ActionExecutionOutput::builder()
+                    .execution_result(
+                        ActionExecutionResult::builder()
+                            .external_execution_id("demo-build:1")
+                            .external_execution_url("https://console/b/1")
+                            .error_details(
+                                ErrorDetails::builder()
+                                    .code("JobFailed")
+                                    .message("cargo test failed")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let s = snapshot_of("p", &exec, &[detail]);
+        assert_eq!(s.status, "Failed");
+        assert_eq!(s.revision.as_ref().unwrap().commit, "abc1234def");
+        assert_eq!(
+            s.revision.as_ref().unwrap().summary.as_deref(),
+            Some("Fix it")
+        );
+        let a = &s.actions[0];
+        assert_eq!((a.start, a.updated), (Some(100.0), Some(130.0)));
+        assert_eq!(a.error.as_ref().unwrap().message, "cargo test failed");
+        assert_eq!(a.url.as_deref(), Some("https://console/b/1"));
+    }
+
+    #[test]
+    fn request_tokens_fit_the_api_pattern() {
+        let t = request_token("0123456789abcdef", 0xdead_beef);
+        assert_eq!(t, "xpipeline-0123456789ab-deadbeef");
+        assert!(t.len() <= 128);
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}
