@@ -3,6 +3,8 @@
 mod init;
 mod plan;
 mod policies;
+mod push;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::config;
@@ -20,6 +22,8 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
             match command {
                 Command::Plan(args) => plan::run(args, global, &cfg, ui),
                 Command::Policies(_) => policies::run(&cfg, ui),
+                Command::Push(args) => push::run(args, global, &cfg, ui),
+                Command::Status(args) => status::run(args, global, &cfg, ui),
                 other => Err(Error::NotImplemented(other.name())),
             }
         }
