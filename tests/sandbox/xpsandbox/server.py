@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.wsgi import get_input_stream
 
+from . import sts_auth
 from .state import STATE
 
 CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
@@ -121,6 +122,10 @@ class SandboxApp:
                 "account": _account_of_key(akid),
             }
             STATE.calls.append(call)
+            refused = sts_auth.refusal(environ, body, akid, call["action"])
+            if refused:
+                call["status"] = 403
+                return sts_auth.respond(environ, start_response, *refused)
             try:
                 poll_for_source_changes()
             except Exception as e:
