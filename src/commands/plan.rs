@@ -1,7 +1,7 @@
 //! `cargo xpipeline plan`: compare the live pipeline in the pipeline account with the one
 //! xpipeline.toml declares and print the differences (or "no changes"). Never writes.
 
-use crate::aws::{self, pipeline};
+use crate::aws::{self, pipeline, sts};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::config::Config;
 use crate::error::Result;
@@ -10,13 +10,18 @@ use crate::ui::Ui;
 pub fn run(_args: &PlanArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
     let plan = aws::block_on(async {
         let sdk = aws::sdk_config(global, cfg).await;
-        let client = aws_sdk_codepipeline::Client::new(&sdk);
+        // Credentials of another account would find no pipeline and report one "to create".
+        let (sts_client, _) = sts::client(&sdk);
+        let identity = sts::caller_identity(&sts_client, global.profile.as_deref()).await?;
+        sts::check_account(&identity, cfg)?;
         ui.detail(format_args!(
-            "reading pipeline {} in account {} ({})",
+            "reading pipeline {} in account {} ({}) as {}",
             cfg.pipeline.name,
             cfg.pipeline.account,
-            aws::region(global, cfg)
+            aws::region(global, cfg),
+            identity.arn
         ));
+        let client = aws_sdk_codepipeline::Client::new(&sdk);
         pipeline::plan(&client, cfg).await
     })??;
     ui.result(&plan)

@@ -6,4 +6,5 @@ mod support;
 mod cli;
 mod config;
 mod init;
+mod plan;
 mod policies;

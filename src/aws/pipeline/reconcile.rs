@@ -313,7 +313,12 @@ pub async fn ensure(
     if plan.structural < plan.changes.len() {
         tag(client, cfg, &plan).await?;
     }
-    ui.status(format_args!("updated pipeline {name} (version {now})"));
+    let done = if plan.structural > 0 {
+        "updated"
+    } else {
+        "tagged"
+    };
+    ui.status(format_args!("{done} pipeline {name} (version {now})"));
     Ok(Ensured {
         created: false,
         updated: true,
