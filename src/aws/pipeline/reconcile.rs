@@ -290,24 +290,7 @@ pub async fn ensure(
         now = update(client, cfg, &plan, ui).await?;
         if now != version + 1 {
             let current = Box::pin(self::plan(client, cfg)).await?;
-            let state = if current.changes.is_empty() {
-                " It now matches xpipeline.toml.".to_owned()
-            } else {
-                format!(
-                    " It now differs from xpipeline.toml by {}:{}",
-                    count(current.changes.len()),
-                    listed(&current.changes)
-                )
-            };
-            return Err(Error::op_hint(
-                format!(
-                    "pipeline {name} was changed by someone else meanwhile: it went from \
-                     version {version} to {now}, not {}.{state}",
-                    version + 1
-                ),
-                "find out who else changes this pipeline, then run `cargo xpipeline plan` and \
-                 push again",
-            ));
+            return Err(changed_meanwhile(name, version, now, &current.changes));
         }
     }
     if plan.structural < plan.changes.len() {
@@ -325,6 +308,28 @@ pub async fn ensure(
         version: now,
         changes: plan.changes,
     })
+}
+
+/// UpdatePipeline returned a version other than the one read plus one: another writer got in
+/// between (and its change or ours may be lost). `current` is how the pipeline differs now.
+fn changed_meanwhile(name: &str, read: i32, returned: i32, current: &[Change]) -> Error {
+    let state = if current.is_empty() {
+        " It now matches xpipeline.toml.".to_owned()
+    } else {
+        format!(
+            " It now differs from xpipeline.toml by {}:{}",
+            count(current.len()),
+            listed(current)
+        )
+    };
+    Error::op_hint(
+        format!(
+            "pipeline {name} was changed by someone else meanwhile: UpdatePipeline made it \
+             version {returned}, not {} (it was {read} when read).{state}",
+            read + 1
+        ),
+        "find out who else changes this pipeline, then run `cargo xpipeline plan` and push again",
+    )
 }
 
 fn listed(changes: &[Change]) -> String {
@@ -507,11 +512,16 @@ pub fn explain(
         || (code.is_none() && message.contains("is not authorized to perform"));
     if denied {
         let (identity, permission) = who_and_what(message, operation);
+        let resource = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", key_hint())
+        };
         return Error::op_hint(
             format!("{what}: access denied: {identity} is not allowed {permission}: {message}"),
             format!(
-                "allow {permission} for {identity} in account {} (`cargo xpipeline policies` \
-                 prints the policies this tool needs)",
+                "allow {permission}{resource} for {identity} in account {} (`cargo xpipeline \
+                 policies` prints the policies this tool needs)",
                 cfg.pipeline.account
             ),
         );
@@ -588,7 +598,7 @@ fn keys_in<'a>(message: &str, cfg: &'a Config) -> Vec<(&'static str, &'a str)> {
     ];
     let by_value: Vec<_> = candidates
         .iter()
-        .filter(|(_, v, _)| !v.is_empty() && message.contains(*v))
+        .filter(|(_, v, _)| names(message, v))
         .map(|(k, v, _)| (*k, *v))
         .collect();
     // A role ARN contains no bucket name worth matching; prefer the longest, most specific hit.
@@ -601,6 +611,17 @@ fn keys_in<'a>(message: &str, cfg: &'a Config) -> Vec<(&'static str, &'a str)> {
         .filter(|(_, _, words)| words.iter().any(|w| lower.contains(w)))
         .map(|(k, v, _)| (*k, *v))
         .collect()
+}
+
+/// `message` names `value` as a whole: not as part of a longer name (repository "hello" is not
+/// named by role "hello-codepipeline").
+fn names(message: &str, value: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    !value.is_empty()
+        && message.match_indices(value).any(|(i, _)| {
+            !message[..i].chars().next_back().is_some_and(word)
+                && !message[i + value.len()..].chars().next().is_some_and(word)
+        })
 }
 
 /// "User: arn:... is not authorized to perform: codepipeline:X on resource: ..." → the identity
@@ -741,9 +762,10 @@ mod tests {
             &cfg(),
         );
         assert!(
-            parts(&e)
-                .1
-                .contains("allow iam:PassRole for arn:aws:iam::111111111111:user/ci")
+            parts(&e).1.contains(
+                "allow iam:PassRole on pipeline.service-role-arn = \"arn:aws:iam::111111111111:role/hello-codepipeline\" in xpipeline.toml for arn:aws:iam::111111111111:user/ci"
+            ),
+            "{e}"
         );
     }
 
@@ -829,6 +851,14 @@ mod tests {
     }
 
     #[test]
+    fn a_value_inside_a_longer_name_is_not_named() {
+        assert!(names("role/hello-codepipeline.", "hello-codepipeline"));
+        assert!(names("arn:aws:s3:::hello-artifacts/*", "hello-artifacts"));
+        assert!(!names("role/hello-codepipeline", "hello"));
+        assert!(!names("anything", ""));
+    }
+
+    #[test]
     fn unrelated_errors_keep_code_and_message() {
         let e = explain(
             "reading pipeline p",
@@ -863,6 +893,26 @@ mod tests {
     fn backoff_grows_then_levels_off() {
         let waits: Vec<u64> = (1..8).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, vec![2, 4, 8, 16, 20, 20, 20]);
+    }
+
+    #[test]
+    fn a_version_jump_is_reported_with_the_current_diff() {
+        let current = vec![Change {
+            path: "stages[Build].actions[Build].configuration.ProjectName".into(),
+            old: Some("theirs".into()),
+            new: Some("ours".into()),
+        }];
+        let e = changed_meanwhile("p", 3, 5, &current);
+        let (msg, hint) = parts(&e);
+        assert!(msg.contains("changed by someone else meanwhile"), "{msg}");
+        assert!(
+            msg.contains("version 5, not 4 (it was 3 when read)"),
+            "{msg}"
+        );
+        assert!(msg.contains("1 change:\n  stages[Build].actions[Build].configuration.ProjectName: \"theirs\" -> \"ours\""), "{msg}");
+        assert!(hint.contains("cargo xpipeline plan"), "{hint}");
+        let (msg, _) = parts(&changed_meanwhile("p", 3, 5, &[]));
+        assert!(msg.ends_with("It now matches xpipeline.toml."), "{msg}");
     }
 
     #[test]
