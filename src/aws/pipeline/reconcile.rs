@@ -134,7 +134,10 @@ pub fn declared_tags(cfg: &Config) -> BTreeMap<String, String> {
 
 /// Compare the live pipeline with the declaration: GetPipeline and ListTagsForResource.
 pub async fn plan(client: &Client, cfg: &Config) -> Result<Plan> {
-    let client = quota_aware(client);
+    read(&quota_aware(client), cfg).await
+}
+
+async fn read(client: &Client, cfg: &Config) -> Result<Plan> {
     let declared = render::declare(cfg)?;
     let declared_json = render::to_json(&declared);
     let region = cfg.pipeline.region.as_str();
@@ -184,7 +187,7 @@ pub async fn plan(client: &Client, cfg: &Config) -> Result<Plan> {
         .and_then(|m| m.pipeline_arn())
         .map(str::to_owned)
         .unwrap_or_else(|| pipeline_arn(cfg));
-    let live_tags = list_tags(&client, &arn, cfg).await?;
+    let live_tags = list_tags(client, &arn, cfg).await?;
     let mut changes = diff::diff(&declared_json, &render::to_json(live), region);
     let structural = changes.len();
     changes.extend(diff::tag_changes(&wanted_tags, &live_tags));
@@ -211,7 +214,7 @@ pub async fn ensure(
     ui: &Ui,
 ) -> Result<Ensured> {
     let client = &quota_aware(client);
-    let plan = plan(client, cfg).await?;
+    let plan = read(client, cfg).await?;
     let name = &cfg.pipeline.name;
     let dry = if opts.dry_run {
         " (dry run: not applied)"
@@ -289,7 +292,7 @@ pub async fn ensure(
     if plan.structural > 0 {
         now = update(client, cfg, &plan, ui).await?;
         if now != version + 1 {
-            let current = Box::pin(self::plan(client, cfg)).await?;
+            let current = read(client, cfg).await?;
             return Err(changed_meanwhile(name, version, now, &current.changes));
         }
     }
