@@ -102,7 +102,7 @@ fn python_aws(sandbox: &Sandbox, script: &str) -> String {
         &format!(
             "import boto3, os\n\
              cp = boto3.client('codepipeline', endpoint_url=os.environ['AWS_ENDPOINT_URL'], \
-             region_name=os.environ['AWS_REGION'])\n{script}"
+             region_name=os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'eu-west-1')\n{script}"
         ),
     )
 }
