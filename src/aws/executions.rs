@@ -438,12 +438,15 @@ pub async fn start_or_find(
 ) -> Result<String> {
     match cfg.pipeline.trigger {
         Trigger::Push => {
-            if created {
-                if let Some(id) = creation_execution(client, cfg, commit, ui).await? {
-                    return Ok(id);
-                }
+            let running = if created {
+                creation_execution(client, cfg, commit, ui).await?
+            } else {
+                running_for(client, cfg, commit, ui).await?
+            };
+            match running {
+                Some(id) => Ok(id),
+                None => start(client, cfg, commit, ui).await,
             }
-            start(client, cfg, commit, ui).await
         }
         Trigger::Poll | Trigger::Events => find(client, cfg, commit, ui).await,
     }
@@ -504,6 +507,31 @@ async fn recent(
         .await
         .map_err(|e| failure(&format!("ListPipelineExecutions of {pipeline}"), e))?;
     Ok(out.pipeline_execution_summaries().to_vec())
+}
+
+/// An execution already building `commit` (an earlier push of the same commit, interrupted):
+/// following it beats starting a second one that would supersede it.
+async fn running_for(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    ui: &Ui,
+) -> Result<Option<String>> {
+    let summaries = recent(client, &cfg.pipeline.name, 10)
+        .await
+        .map_err(|f| f.error)?;
+    let running = summaries.iter().find(|s| {
+        builds(s, commit) == Builds::Yes
+            && s.status()
+                .is_some_and(|st| matches!(st.as_str(), "InProgress" | "Stopping"))
+    });
+    Ok(running.and_then(|s| s.pipeline_execution_id()).map(|id| {
+        ui.status(format_args!(
+            "execution {id} is already building commit {}: following it",
+            watch::short_commit(commit)
+        ));
+        id.to_owned()
+    }))
 }
 
 /// A just-created pipeline runs once by itself (trigger CreatePipeline). Follow that run when

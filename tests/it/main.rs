@@ -8,3 +8,4 @@ mod config;
 mod init;
 mod plan;
 mod policies;
+mod status;

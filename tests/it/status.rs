@@ -1,0 +1,488 @@
+//! `status` against the local sandbox: the overview as one JSON document, `--watch` to the end
+//! of the execution (exit 0 on success, 3 with the failing action's message otherwise), plain
+//! output without a single control character, two calls a tick, and a watch that gives up
+//! (exit 1) only after a sustained outage. The pipeline is created with boto3 and the commit
+//! pushed straight into the sandbox's bare repository, so that these tests do not depend on
+//! `push`.
+
+use serde_json::Value;
+
+use crate::support::{Output, Project};
+use shim::{Sandbox, Scenario};
+
+const PIPELINE: &str = "demo-app-pipeline";
+
+fn config(s: &Scenario) -> String {
+    format!(
+        r#"[pipeline]
+name = "{PIPELINE}"
+account = "{pa}"
+region = "{region}"
+service-role-arn = "{role}"
+
+[artifacts]
+bucket = "{bucket}"
+kms-key-arn = "{kms}"
+
+[source]
+account = "{sa}"
+repository = "{repo}"
+branch = "main"
+role-arn = "{source_role}"
+
+[build]
+project = "{project}"
+"#,
+        pa = s.pipeline_account,
+        region = s.region,
+        role = s.service_role_arn,
+        bucket = s.bucket,
+        kms = s.kms_key_arn,
+        sa = s.source_account,
+        repo = s.repository,
+        source_role = s.source_role_arn,
+        project = s.build_project,
+    )
+}
+
+/// A project declaring the seeded scenario, its commit on branch main of the sandbox's
+/// CodeCommit repository, and the pipeline created (which starts an execution of that commit).
+fn pipeline(sandbox: &Sandbox) -> (Project, String) {
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    p.write("xpipeline.toml", &config(&s));
+    let commit = p.commit_all("Add the pipeline declaration");
+    let repo = sandbox.repo_dir(&s.source_account, &s.repository);
+    p.git(&["push", "-q", &repo, "HEAD:main"]);
+    shim::create_pipeline(sandbox, &s, PIPELINE);
+    (p, commit)
+}
+
+fn status(p: &Project, sandbox: &Sandbox, args: &[&str]) -> Output {
+    p.cmd().arg("status").args(args).envs(sandbox.env()).run()
+}
+
+/// Every byte is printable, or a newline: no ESC, no CR, no spinner redraws.
+#[track_caller]
+fn assert_plain(text: &str) {
+    for (i, b) in text.bytes().enumerate() {
+        assert!(
+            b >= 0x20 && b != 0x7f || b == b'\n',
+            "control byte {b:#04x} at {i} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn status_json_is_one_document_naming_the_pipeline_and_the_latest_execution() {
+    let sandbox = Sandbox::start();
+    let (p, commit) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &["--output", "json"]).success();
+    let doc: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["pipeline"]["name"], PIPELINE);
+    assert_eq!(doc["pipeline"]["type"], "V2");
+    assert_eq!(doc["pipeline"]["pipelineAccount"], "123456789012");
+    assert_eq!(doc["pipeline"]["sourceAccount"], "222222222222");
+    let latest = &doc["executions"][0];
+    assert!(
+        ["InProgress", "Succeeded"].contains(&latest["status"].as_str().unwrap()),
+        "{latest}"
+    );
+    assert_eq!(latest["revision"]["commit"], commit.as_str());
+    assert_eq!(latest["trigger"], "CreatePipeline");
+    let stages: Vec<&str> = doc["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["Source", "Build"]);
+}
+
+#[test]
+fn status_text_lists_stages_and_recent_executions() {
+    let sandbox = Sandbox::start();
+    let (p, commit) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &[]).success();
+    assert!(
+        out.stdout
+            .starts_with(&format!("{PIPELINE} (V2, version 1"))
+    );
+    assert!(out.stdout.contains("source account 222222222222"));
+    assert!(out.stdout.contains("Recent executions"));
+    assert!(out.stdout.contains(&commit[..12]), "{}", out.stdout);
+    assert!(out.stdout.contains("\"Add the pipeline declaration\""));
+}
+
+#[test]
+fn watch_follows_the_execution_to_succeeded_and_exits_0() {
+    let sandbox = Sandbox::start();
+    let (p, commit) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &["--watch"]).success();
+    assert!(
+        out.stdout
+            .starts_with(&format!("{PIPELINE} Succeeded execution ")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&commit[..12]));
+    // One plain line per change, in order, on stderr.
+    let source = out
+        .stderr
+        .find("Source/Source Succeeded")
+        .expect("source line");
+    let build = out
+        .stderr
+        .find("Build/Build Succeeded")
+        .expect("build line");
+    assert!(source < build, "{}", out.stderr);
+    assert!(out.stderr.contains("execution Succeeded"));
+    assert_plain(&out.stderr);
+    assert_plain(&out.stdout);
+}
+
+#[test]
+fn an_injected_build_failure_exits_3_naming_the_action_and_its_message() {
+    let sandbox = Sandbox::start();
+    sandbox.inject_failure(PIPELINE, "Build", "cargo test: 2 tests failed");
+    let (p, _) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &["--watch"])
+        .code(3)
+        .stderr_has("action Build/Build failed: JobFailed: cargo test: 2 tests failed");
+    assert!(out.stdout.contains("Failed"), "{}", out.stdout);
+    // Without a terminal: no control characters anywhere, progress or result.
+    assert_plain(&out.stderr);
+    assert_plain(&out.stdout);
+}
+
+#[test]
+fn watch_json_prints_one_document_at_the_end_even_on_failure() {
+    let sandbox = Sandbox::start();
+    sandbox.inject_failure(PIPELINE, "Build", "linker error");
+    let (p, _) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &["--watch", "--output", "json"]).code(3);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["status"], "Failed");
+    let build = &doc["stages"][1]["actions"][0];
+    assert_eq!(build["status"], "Failed");
+    assert_eq!(build["error"]["message"], "linker error");
+    assert!(
+        build["url"].as_str().unwrap().contains("codebuild"),
+        "{build}"
+    );
+}
+
+#[test]
+fn following_costs_two_calls_a_tick_and_nothing_else() {
+    let sandbox = Sandbox::start();
+    let (p, _) = pipeline(&sandbox);
+    let id = shim::latest_execution(&sandbox, PIPELINE);
+    sandbox.clear_calls();
+    status(&p, &sandbox, &["--watch", "--execution", &id]).success();
+    let gets = sandbox.count("GetPipelineExecution");
+    let lists = sandbox.count("ListActionExecutions");
+    assert!(gets >= 1);
+    assert_eq!(gets, lists, "one ListActionExecutions per tick");
+    // Besides the ticks, one GetPipeline for the layout, and nothing else.
+    assert_eq!(sandbox.count("GetPipeline"), 1);
+    assert_eq!(sandbox.codepipeline_calls(), gets + lists + 1);
+}
+
+#[test]
+fn execution_shows_that_execution_not_the_latest() {
+    let sandbox = Sandbox::start();
+    let (p, _) = pipeline(&sandbox);
+    let first = shim::latest_execution(&sandbox, PIPELINE);
+    status(&p, &sandbox, &["--watch", "--execution", &first, "-q"]).success();
+    shim::start_execution(&sandbox, PIPELINE);
+    let out = status(&p, &sandbox, &["--execution", &first, "--output", "json"]).success();
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["executionId"], first.as_str());
+    assert_eq!(doc["status"], "Succeeded");
+}
+
+#[test]
+fn status_of_a_missing_pipeline_says_how_to_create_it() {
+    let sandbox = Sandbox::start();
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    p.write("xpipeline.toml", &config(&s));
+    status(&p, &sandbox, &[])
+        .code(1)
+        .stderr_has("does not have a pipeline with name 'demo-app-pipeline'")
+        .stderr_has("cargo xpipeline push");
+}
+
+#[test]
+fn the_watch_gives_up_with_exit_1_only_after_a_sustained_outage() {
+    // Nothing listens on the port: every call fails before any response.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let p = Project::new("demo-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &crate::support::valid_config("123456789012", "222222222222", "eu-west-1"),
+    );
+    let began = std::time::Instant::now();
+    let out = p
+        .cmd()
+        .args(["status", "--watch", "--execution", "e-1"])
+        .env("AWS_ENDPOINT_URL", &url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("XPIPELINE_WATCH_OUTAGE", "3")
+        .run()
+        .code(1);
+    assert!(
+        began.elapsed() >= std::time::Duration::from_secs(3),
+        "gave up before the outage limit"
+    );
+    let out = out
+        .stderr_has("CodePipeline has not answered for")
+        .stderr_has("cargo xpipeline status --watch --execution e-1");
+    // It kept trying in between, saying so.
+    assert!(
+        out.stderr.matches("retrying in").count() >= 2,
+        "{}",
+        out.stderr
+    );
+}
+
+/// The sandbox fixture, until tests/it/support/sandbox.rs lands: start the server, seed it,
+/// read its call log, inject failures; and boto3 for what a test does "out of band".
+mod shim {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Child, Command, Stdio};
+
+    use serde_json::Value;
+
+    pub struct Scenario {
+        pub pipeline_account: String,
+        pub source_account: String,
+        pub region: String,
+        pub service_role_arn: String,
+        pub kms_key_arn: String,
+        pub bucket: String,
+        pub repository: String,
+        pub source_role_arn: String,
+        pub build_project: String,
+    }
+
+    pub struct Sandbox {
+        child: Child,
+        addr: String,
+        _data: tempfile::TempDir,
+    }
+
+    fn python_exe() -> String {
+        std::env::var("XPIPELINE_SANDBOX_PYTHON")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
+    }
+
+    impl Sandbox {
+        pub fn start() -> Sandbox {
+            let data = tempfile::tempdir().unwrap();
+            let mut child = Command::new(python_exe())
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox"))
+                .args([
+                    "-c",
+                    "import sys; from xpsandbox.server import main; sys.exit(main(sys.argv[1:]))",
+                    "--port",
+                    "0",
+                    "--quiet",
+                    "--data-dir",
+                ])
+                .arg(data.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the sandbox starts");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            let addr = line
+                .trim()
+                .rsplit("http://")
+                .next()
+                .expect("the sandbox says where it listens")
+                .to_owned();
+            Sandbox {
+                child,
+                addr,
+                _data: data,
+            }
+        }
+
+        pub fn endpoint(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+
+        fn control(&self, method: &str, route: &str, body: &str) -> Value {
+            let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+            write!(
+                s,
+                "{method} /_sandbox/{route} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                self.addr,
+                body.len()
+            )
+            .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            serde_json::from_str(body).unwrap()
+        }
+
+        pub fn seed(&self) -> Scenario {
+            let v = self.control("POST", "seed", "{}");
+            let f = |k: &str| v[k].as_str().unwrap().to_owned();
+            Scenario {
+                pipeline_account: f("pipeline_account"),
+                source_account: f("source_account"),
+                region: f("region"),
+                service_role_arn: f("service_role_arn"),
+                kms_key_arn: f("kms_key_arn"),
+                bucket: f("bucket"),
+                repository: f("repository"),
+                source_role_arn: f("source_role_arn"),
+                build_project: f("build_project"),
+            }
+        }
+
+        pub fn env(&self) -> Vec<(String, String)> {
+            [
+                ("AWS_ENDPOINT_URL", self.endpoint()),
+                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+                ("AWS_REGION", "eu-west-1".to_owned()),
+                ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+        }
+
+        fn calls(&self) -> Vec<Value> {
+            self.control("GET", "calls", "").as_array().unwrap().clone()
+        }
+
+        pub fn count(&self, action: &str) -> usize {
+            self.calls()
+                .iter()
+                .filter(|c| c["action"] == action)
+                .count()
+        }
+
+        pub fn codepipeline_calls(&self) -> usize {
+            self.calls()
+                .iter()
+                .filter(|c| c["service"] == "codepipeline")
+                .count()
+        }
+
+        pub fn clear_calls(&self) {
+            self.control("DELETE", "calls", "");
+        }
+
+        pub fn inject_failure(&self, pipeline: &str, action: &str, message: &str) {
+            let body =
+                serde_json::json!({"pipeline": pipeline, "action": action, "message": message});
+            self.control("POST", "failures", &body.to_string());
+        }
+
+        pub fn repo_dir(&self, account: &str, repository: &str) -> String {
+            let v = self.control(
+                "GET",
+                &format!("repo-dir?account={account}&repository={repository}"),
+                "",
+            );
+            v["path"]
+                .as_str()
+                .expect("the repository exists")
+                .to_owned()
+        }
+    }
+
+    impl Drop for Sandbox {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Run `script` with `cp`, a boto3 CodePipeline client of the pipeline account.
+    fn boto3(sandbox: &Sandbox, script: &str) -> String {
+        let out = Command::new(python_exe())
+            .arg("-c")
+            .arg(format!(
+                "import boto3, json, os\n\
+                 cp = boto3.client('codepipeline', endpoint_url=os.environ['AWS_ENDPOINT_URL'], \
+                 region_name=os.environ['AWS_REGION'])\n{script}"
+            ))
+            .envs(sandbox.env())
+            .output()
+            .expect("the sandbox python runs");
+        assert!(
+            out.status.success(),
+            "boto3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The declared pipeline (DESIGN.md), created out of band; AWS starts an execution.
+    pub fn create_pipeline(sandbox: &Sandbox, s: &Scenario, name: &str) {
+        let decl = serde_json::json!({
+            "name": name,
+            "roleArn": s.service_role_arn,
+            "pipelineType": "V2",
+            "executionMode": "SUPERSEDED",
+            "artifactStore": {"type": "S3", "location": s.bucket,
+                              "encryptionKey": {"id": s.kms_key_arn, "type": "KMS"}},
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Source",
+                    "actionTypeId": {"category": "Source", "owner": "AWS",
+                                     "provider": "CodeCommit", "version": "1"},
+                    "roleArn": s.source_role_arn,
+                    "configuration": {"RepositoryName": s.repository, "BranchName": "main",
+                                      "PollForSourceChanges": "false"},
+                    "outputArtifacts": [{"name": "SourceArtifact"}]}]},
+                {"name": "Build", "actions": [{
+                    "name": "Build",
+                    "actionTypeId": {"category": "Build", "owner": "AWS",
+                                     "provider": "CodeBuild", "version": "1"},
+                    "configuration": {"ProjectName": s.build_project},
+                    "inputArtifacts": [{"name": "SourceArtifact"}],
+                    "outputArtifacts": [{"name": "BuildArtifact"}]}]}
+            ]
+        });
+        boto3(
+            sandbox,
+            &format!(
+                "cp.create_pipeline(pipeline=json.loads({:?}))",
+                decl.to_string()
+            ),
+        );
+    }
+
+    pub fn latest_execution(sandbox: &Sandbox, name: &str) -> String {
+        boto3(
+            sandbox,
+            &format!(
+                "print(cp.list_pipeline_executions(pipelineName='{name}')\
+                 ['pipelineExecutionSummaries'][0]['pipelineExecutionId'])"
+            ),
+        )
+    }
+
+    pub fn start_execution(sandbox: &Sandbox, name: &str) -> String {
+        boto3(
+            sandbox,
+            &format!("print(cp.start_pipeline_execution(name='{name}')['pipelineExecutionId'])"),
+        )
+    }
+}
