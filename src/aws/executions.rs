@@ -673,6 +673,66 @@ fn outage_limit() -> Duration {
     )
 }
 
+/// What `push` did about the execution of the pushed commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Followed {
+    /// --no-watch with trigger = poll or events: AWS starts it; nothing was asked.
+    Nothing,
+    /// --no-watch: started (or found), not followed.
+    Started(String),
+    /// Followed to its end.
+    Ended(Box<View>),
+}
+
+impl Followed {
+    /// Exit 3 (`Error::Pipeline`) unless a followed execution succeeded.
+    pub fn outcome(&self) -> Result<()> {
+        match self {
+            Followed::Ended(v) => watch::failure(v).map_or(Ok(()), |m| Err(Error::Pipeline(m))),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn execution_id(&self) -> Option<&str> {
+        match self {
+            Followed::Nothing => None,
+            Followed::Started(id) => Some(id),
+            Followed::Ended(v) => Some(&v.execution_id),
+        }
+    }
+
+    pub fn view(&self) -> Option<&View> {
+        match self {
+            Followed::Ended(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// After the git push: start or find the execution of `commit`, then follow it unless
+/// `watch` is false (--no-watch still starts it when trigger = push, and says how to follow).
+pub async fn after_push(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    created: bool,
+    watch: bool,
+    ui: &Ui,
+) -> Result<Followed> {
+    if !watch && cfg.pipeline.trigger != Trigger::Push {
+        return Ok(Followed::Nothing);
+    }
+    let id = start_or_find(client, cfg, commit, created, ui).await?;
+    if !watch {
+        ui.status(format_args!(
+            "not following it (--no-watch): `cargo xpipeline status --watch --execution {id}`"
+        ));
+        return Ok(Followed::Started(id));
+    }
+    let view = watch_execution(client, &cfg.pipeline.name, &id, ui).await?;
+    Ok(Followed::Ended(Box::new(view)))
+}
+
 /// Follow one execution until it ends; `Err(Error::Pipeline)` unless it succeeded.
 pub async fn follow(client: &Client, cfg: &Config, execution_id: &str, ui: &Ui) -> Result<View> {
     let v = watch_execution(client, &cfg.pipeline.name, execution_id, ui).await?;

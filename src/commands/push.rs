@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::aws::{self, pipeline, sts};
+use crate::aws::{self, executions, pipeline, sts};
 use crate::cli::{GlobalArgs, PushArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -18,6 +18,7 @@ use crate::git::endpoint::{self, GitEndpoint};
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
 use crate::ui::Ui;
+use crate::ui::watch::WithExecution;
 
 pub fn run(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
     aws::block_on(push(args, global, cfg, ui))?
@@ -93,7 +94,27 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
     };
     let pushed = git_push_with_progress(git_request.clone(), git_credentials, ui).await?;
 
-    ui.result(&PushResult::new(&git_request, &pushed))
+    let result = PushResult::new(&git_request, &pushed);
+    if args.dry_run {
+        return ui.result(&result);
+    }
+    // The execution that builds exactly the pushed commit: started (trigger = push) or found,
+    // then followed; the exit code is its result.
+    let followed = executions::after_push(
+        &pipeline_client,
+        cfg,
+        &pushed.commit,
+        ensured.created,
+        !args.no_watch,
+        ui,
+    )
+    .await?;
+    ui.result(&WithExecution::new(
+        result,
+        followed.view(),
+        followed.execution_id(),
+    ))?;
+    followed.outcome()
 }
 
 /// Where the repository to push is looked for: the directory of --manifest-path, else the

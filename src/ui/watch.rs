@@ -511,6 +511,52 @@ fn action_line_plain(a: &ActionView) -> String {
     s
 }
 
+/// A command's result with the execution it started or followed (`push`): the result's own
+/// fields, then `execution` — the final view, or `{"executionId": ..}` when not followed.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithExecution<T> {
+    #[serde(flatten)]
+    pub result: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ExecutionRef {
+    Followed(Box<View>),
+    #[serde(rename_all = "camelCase")]
+    Started {
+        execution_id: String,
+    },
+}
+
+impl<T> WithExecution<T> {
+    pub fn new(result: T, view: Option<&View>, started: Option<&str>) -> Self {
+        let execution = match (view, started) {
+            (Some(v), _) => Some(ExecutionRef::Followed(Box::new(v.clone()))),
+            (None, Some(id)) => Some(ExecutionRef::Started {
+                execution_id: id.to_owned(),
+            }),
+            (None, None) => None,
+        };
+        WithExecution { result, execution }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for WithExecution<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.result)?;
+        match &self.execution {
+            Some(ExecutionRef::Followed(v)) => write!(f, "\n{v}"),
+            Some(ExecutionRef::Started { execution_id }) => {
+                write!(f, "\nstarted execution {execution_id}")
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------ renderers
 
 /// Shows successive snapshots on stderr: spinners on a terminal, plain lines otherwise,

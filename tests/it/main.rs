@@ -8,4 +8,6 @@ mod config;
 mod init;
 mod plan;
 mod policies;
+mod push;
+mod push_follow;
 mod status;

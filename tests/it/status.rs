@@ -12,7 +12,7 @@ use shim::{Sandbox, Scenario};
 
 const PIPELINE: &str = "demo-app-pipeline";
 
-fn config(s: &Scenario) -> String {
+pub(crate) fn config(s: &Scenario) -> String {
     format!(
         r#"[pipeline]
 name = "{PIPELINE}"
@@ -252,7 +252,7 @@ fn the_watch_gives_up_with_exit_1_only_after_a_sustained_outage() {
 
 /// The sandbox fixture, until tests/it/support/sandbox.rs lands: start the server, seed it,
 /// read its call log, inject failures; and boto3 for what a test does "out of band".
-mod shim {
+pub(crate) mod shim {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::process::{Child, Command, Stdio};
 
@@ -391,6 +391,14 @@ mod shim {
             let body =
                 serde_json::json!({"pipeline": pipeline, "action": action, "message": message});
             self.control("POST", "failures", &body.to_string());
+        }
+
+        /// Every execution of the pipeline, oldest first, as the sandbox renders them.
+        pub fn executions(&self, pipeline: &str) -> Vec<Value> {
+            self.control("GET", &format!("executions?pipeline={pipeline}"), "")
+                .as_array()
+                .unwrap()
+                .clone()
         }
 
         pub fn repo_dir(&self, account: &str, repository: &str) -> String {
