@@ -272,7 +272,10 @@ pub fn push(
             (progress.borrow_mut())(Transfer::Sending { done, total, bytes });
         });
         let mut opts = PushOptions::new();
-        opts.remote_callbacks(cbs).proxy_options(proxy());
+        // 0: one delta-search thread per CPU, as the git CLI does (libgit2's default is 1).
+        opts.remote_callbacks(cbs)
+            .proxy_options(proxy())
+            .packbuilder_parallelism(0);
         conn.remote()
             .push(&[refspec.as_str()], Some(&mut opts))
             .map_err(|e| git_failure(&e, req))?;

@@ -1,0 +1,558 @@
+//! `cargo xpipeline push` against the sandbox: the git push with assumed-role credentials,
+//! its refusals and their messages, and that nothing secret is left behind.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::Project;
+use shim::{Sandbox, Scenario};
+
+/// xpipeline.toml for the seeded scenario; `extra` is appended (e.g. a [push] table).
+fn config(sc: &Scenario, repository: &str, extra: &str) -> String {
+    format!(
+        r#"[pipeline]
+name = "push-test-pipeline"
+account = "{pa}"
+region = "{region}"
+service-role-arn = "{service_role}"
+
+[artifacts]
+bucket = "{bucket}"
+kms-key-arn = "{kms}"
+
+[source]
+account = "{sa}"
+repository = "{repository}"
+branch = "main"
+role-arn = "{source_role}"
+
+[build]
+project = "{project}"
+{extra}"#,
+        pa = sc.pipeline_account,
+        sa = sc.source_account,
+        region = sc.region,
+        service_role = sc.service_role_arn,
+        bucket = sc.bucket,
+        kms = sc.kms_key_arn,
+        source_role = sc.source_role_arn,
+        project = sc.build_project,
+    )
+}
+
+/// A project whose xpipeline.toml points at the scenario, committed.
+fn project(sc: &Scenario) -> Project {
+    let p = Project::new("push-app", "main");
+    p.write("xpipeline.toml", &config(sc, &sc.repository, ""));
+    p.commit_all("declare the pipeline");
+    p
+}
+
+fn push(p: &Project, sb: &Sandbox, args: &[&str]) -> crate::support::Output {
+    p.cmd()
+        .arg("push")
+        .arg("--no-watch")
+        .args(args)
+        .envs(sb.env())
+        .run()
+}
+
+/// The commit at `main` of the scenario's repository in the source account, if any.
+fn head(sb: &Sandbox, sc: &Scenario) -> Option<String> {
+    let resp = http(
+        &sb.endpoint(),
+        "GET",
+        &format!(
+            "/_sandbox/branch-head?account={}&repository={}&branch=main&region={}",
+            sc.source_account, sc.repository, sc.region
+        ),
+        "",
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(body(&resp)).expect("branch-head answers JSON");
+    v["commit"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_fresh_push_lands_the_commit_and_a_repush_is_a_no_op() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let commit = p.git(&["rev-parse", "HEAD"]);
+    assert_eq!(head(&sb, &sc), None);
+
+    let out = push(&p, &sb, &[]).success();
+    assert!(
+        out.stdout.contains(&format!("pushed {commit}")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&sc.repository) && out.stdout.contains(&sc.source_account));
+    assert_eq!(head(&sb, &sc).as_deref(), Some(commit.as_str()));
+    let pushes = sb.count("GitPush");
+    assert_eq!(pushes, 1, "one receive-pack request");
+
+    let out = push(&p, &sb, &[]).success();
+    assert!(out.stdout.starts_with("up to date"), "{}", out.stdout);
+    assert_eq!(head(&sb, &sc).as_deref(), Some(commit.as_str()));
+    assert_eq!(
+        sb.count("GitPush"),
+        pushes,
+        "an up-to-date push sends nothing"
+    );
+}
+
+#[test]
+fn json_output_names_commit_branch_repository_and_account() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let out = push(&p, &sb, &["--output", "json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(v["commit"], p.git(&["rev-parse", "HEAD"]));
+    assert_eq!(v["branch"], "main");
+    assert_eq!(v["repository"], sc.repository.as_str());
+    assert_eq!(v["account"], sc.source_account.as_str());
+    assert_eq!(v["change"], "create");
+    assert_eq!(v["pushed"], true);
+}
+
+#[test]
+fn a_diverged_branch_is_refused_and_force_moves_it() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    push(&p, &sb, &[]).success();
+    let first = p.git(&["rev-parse", "HEAD"]);
+    p.write("src/main.rs", "fn main() {}\n");
+    let second = p.commit_all("second");
+    push(&p, &sb, &[]).success();
+    assert_eq!(head(&sb, &sc).as_deref(), Some(second.as_str()));
+
+    // Rewrite history: the remote's commit is no longer in the local branch.
+    p.git(&["reset", "-q", "--hard", &first]);
+    p.write("src/lib.rs", "pub fn diverged() {}\n");
+    let diverged = p.commit_all("diverged");
+    let out = push(&p, &sb, &[])
+        .code(1)
+        .stderr_has("non-fast-forward")
+        .stderr_has("--force");
+    assert!(
+        out.stderr.contains(&second[..12]),
+        "names the remote commit: {}",
+        out.stderr
+    );
+    assert_eq!(
+        head(&sb, &sc).as_deref(),
+        Some(second.as_str()),
+        "the remote is unchanged"
+    );
+
+    let out = push(&p, &sb, &["--force"]).success();
+    assert!(out.stdout.contains("forced over"), "{}", out.stdout);
+    assert_eq!(head(&sb, &sc).as_deref(), Some(diverged.as_str()));
+}
+
+#[test]
+fn dry_run_pushes_nothing() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let out = push(&p, &sb, &["--dry-run"]).success();
+    assert!(out.stdout.contains("would push"), "{}", out.stdout);
+    assert_eq!(head(&sb, &sc), None);
+    assert_eq!(sb.count("GitPush"), 0);
+}
+
+#[test]
+fn branch_flag_pushes_another_local_branch_and_uncommitted_changes_warn() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    p.git(&["checkout", "-q", "-b", "feature"]);
+    let feature = p.commit_all("feature work");
+    p.git(&["checkout", "-q", "main"]);
+    p.write("src/main.rs", "fn main() { /* not committed */ }\n");
+
+    let out = push(&p, &sb, &["--branch", "feature"]).success();
+    assert!(!out.stderr.contains("uncommitted"), "{}", out.stderr);
+    assert_eq!(head(&sb, &sc).as_deref(), Some(feature.as_str()));
+
+    push(&p, &sb, &["--force"])
+        .success()
+        .stderr_has("1 tracked file has uncommitted changes");
+    let out = push(&p, &sb, &["--branch", "nope"]).code(2);
+    assert!(
+        out.stderr.contains("no local branch \"nope\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn nothing_secret_is_left_in_the_repository_or_the_output() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let out = push(&p, &sb, &["-vv"]).success();
+    p.write("CHANGES", "more\n");
+    p.commit_all("more");
+    let out2 = push(&p, &sb, &["-vv"]).success();
+
+    // Every temporary key the sandbox's STS issued, with its secret and session token.
+    let data = http(&sb.endpoint(), "GET", "/moto-api/data.json", "", "");
+    let issued: serde_json::Value = serde_json::from_str(body(&data)).expect("moto's data");
+    let mut secrets = Vec::new();
+    for role in issued["sts"]["AssumedRole"]
+        .as_array()
+        .expect("assumed roles")
+    {
+        for k in ["access_key_id", "secret_access_key", "session_token"] {
+            secrets.push(role[k].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(
+        secrets.len() >= 6,
+        "both pushes assumed the role: {secrets:?}"
+    );
+
+    let mut haystacks = vec![
+        ("stdout".to_owned(), out.stdout + &out2.stdout),
+        ("stderr".to_owned(), out.stderr + &out2.stderr),
+    ];
+    for file in files(&p.path().join(".git")) {
+        let bytes = std::fs::read(&file).unwrap();
+        haystacks.push((
+            file.display().to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    for (name, text) in &haystacks {
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "{name} holds a credential ({}…)",
+                &s[..8]
+            );
+        }
+        assert!(
+            !text.contains("ASIA"),
+            "{name} holds something like a temporary key id"
+        );
+        assert!(
+            !text.contains("Authorization"),
+            "{name} holds an Authorization header"
+        );
+        assert!(
+            !has_git_password(text),
+            "{name} holds a signed git password"
+        );
+    }
+    let git_config = p.read(".git/config");
+    assert!(
+        !git_config.contains("remote"),
+        "no remote was added: {git_config}"
+    );
+    assert!(!git_config.contains("credential"), "{git_config}");
+}
+
+/// `<YYYYMMDDTHHMMSS>Z<64 hex>`, the shape of a CodeCommit git password.
+fn has_git_password(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(80)).any(|i| {
+        let w = &b[i..i + 80];
+        w[..8].iter().all(u8::is_ascii_digit)
+            && w[8] == b'T'
+            && w[9..15].iter().all(u8::is_ascii_digit)
+            && w[15] == b'Z'
+            && w[16..80]
+                .iter()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+    })
+}
+
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_role_that_cannot_be_assumed_names_the_trust_policy() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let missing = format!("arn:aws:iam::{}:role/not-there", sc.source_account);
+    p.write(
+        "xpipeline.toml",
+        &config(
+            &sc,
+            &sc.repository,
+            &format!("\n[push]\nrole-arn = \"{missing}\"\n"),
+        ),
+    );
+    p.commit_all("wrong push role");
+    let out = push(&p, &sb, &[])
+        .code(1)
+        .stderr_has(&format!("cannot assume {missing}"))
+        .stderr_has("trust policy")
+        .stderr_has("push.role-arn");
+    assert!(out.stderr.contains("sts:AssumeRole"), "{}", out.stderr);
+    assert_eq!(head(&sb, &sc), None);
+}
+
+#[test]
+fn a_missing_repository_names_how_to_create_it() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    p.write("xpipeline.toml", &config(&sc, "no-such-repo", ""));
+    p.commit_all("wrong repository");
+    push(&p, &sb, &[])
+        .code(1)
+        .stderr_has(&format!(
+            "repository no-such-repo not found in account {}",
+            sc.source_account
+        ))
+        .stderr_has("create-repository")
+        .stderr_has("source.repository");
+}
+
+#[test]
+fn expired_base_credentials_say_how_to_refresh_them() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    // Temporary credentials that expire in a second (the sandbox takes any duration).
+    let xml = assume_role(&sb, &sc.source_role_arn, 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    let env: Vec<(String, String)> = sb
+        .env()
+        .into_iter()
+        .chain([
+            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                tag(&xml, "SecretAccessKey"),
+            ),
+            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
+        ])
+        .collect();
+    let out = p
+        .cmd()
+        .args(["push", "--no-watch"])
+        .envs(env)
+        .run()
+        .code(1)
+        .stderr_has("your AWS credentials have expired")
+        .stderr_has("aws sso login");
+    assert!(out.stderr.contains("AWS_SESSION_TOKEN"), "{}", out.stderr);
+    assert_eq!(head(&sb, &sc), None);
+}
+
+#[test]
+fn credentials_of_another_account_are_refused_before_anything_happens() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let xml = assume_role(&sb, &sc.source_role_arn, 900);
+    let env: Vec<(String, String)> = sb
+        .env()
+        .into_iter()
+        .chain([
+            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                tag(&xml, "SecretAccessKey"),
+            ),
+            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
+        ])
+        .collect();
+    p.cmd()
+        .args(["push", "--no-watch"])
+        .envs(env)
+        .run()
+        .code(1)
+        .stderr_has(&format!(
+            "your AWS credentials are for account {}",
+            sc.source_account
+        ))
+        .stderr_has(&format!(
+            "pipeline.account in xpipeline.toml is {}",
+            sc.pipeline_account
+        ));
+    assert_eq!(sb.count("AssumeRole"), 1, "only the test's own AssumeRole");
+    assert_eq!(head(&sb, &sc), None);
+}
+
+/// AssumeRole straight against the sandbox (moto checks no signature), as the pipeline account.
+fn assume_role(sb: &Sandbox, role_arn: &str, seconds: u32) -> String {
+    let form = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=test&DurationSeconds={seconds}&RoleArn={}",
+        role_arn.replace(':', "%3A").replace('/', "%2F")
+    );
+    let resp = http(
+        &sb.endpoint(),
+        "POST",
+        "/",
+        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n",
+        &form,
+    );
+    assert!(resp.contains("<AccessKeyId>"), "AssumeRole failed: {resp}");
+    resp
+}
+
+fn tag(xml: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).expect(name) + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_owned()
+}
+
+/// One HTTP/1.0 request to the sandbox; the whole response, headers included.
+fn http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(host).expect("the sandbox listens");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn body(resp: &str) -> &str {
+    resp.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// The sandbox fixture, until tests/it/support/sandbox.rs lands: start the server on a free
+/// port, seed it, count the calls of its log, stop it on drop.
+mod shim {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+
+    use serde_json::Value;
+
+    pub struct Scenario {
+        pub pipeline_account: String,
+        pub source_account: String,
+        pub region: String,
+        pub service_role_arn: String,
+        pub kms_key_arn: String,
+        pub bucket: String,
+        pub repository: String,
+        pub source_role_arn: String,
+        pub build_project: String,
+    }
+
+    pub struct Sandbox {
+        child: Child,
+        endpoint: String,
+        _data: tempfile::TempDir,
+    }
+
+    impl Sandbox {
+        pub fn start() -> Sandbox {
+            let python = std::env::var("XPIPELINE_SANDBOX_PYTHON").unwrap_or_else(|_| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned()
+            });
+            let data = tempfile::tempdir().unwrap();
+            let mut child = Command::new(&python)
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox/server.py"))
+                .args(["--port", "0", "--quiet", "--data-dir"])
+                .arg(data.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start the sandbox with {python} ({e}): run scripts/sandbox-env or set XPIPELINE_SANDBOX_PYTHON")
+                });
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            let endpoint = line
+                .trim()
+                .strip_prefix("xpsandbox ready on ")
+                .unwrap_or_else(|| panic!("the sandbox did not start: {line:?}"))
+                .to_owned();
+            Sandbox {
+                child,
+                endpoint,
+                _data: data,
+            }
+        }
+
+        pub fn endpoint(&self) -> String {
+            self.endpoint.clone()
+        }
+
+        fn control(&self, method: &str, route: &str, body: &str) -> Value {
+            let resp = super::http(
+                &self.endpoint,
+                method,
+                &format!("/_sandbox/{route}"),
+                "Content-Type: application/json\r\n",
+                body,
+            );
+            serde_json::from_str(super::body(&resp)).expect("the control API answers JSON")
+        }
+
+        pub fn seed(&self) -> Scenario {
+            let v = self.control("POST", "seed", "{}");
+            let f = |k: &str| v[k].as_str().unwrap().to_owned();
+            Scenario {
+                pipeline_account: f("pipeline_account"),
+                source_account: f("source_account"),
+                region: f("region"),
+                service_role_arn: f("service_role_arn"),
+                kms_key_arn: f("kms_key_arn"),
+                bucket: f("bucket"),
+                repository: f("repository"),
+                source_role_arn: f("source_role_arn"),
+                build_project: f("build_project"),
+            }
+        }
+
+        pub fn env(&self) -> Vec<(String, String)> {
+            [
+                ("AWS_ENDPOINT_URL", self.endpoint()),
+                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+                ("AWS_REGION", "eu-west-1".to_owned()),
+                ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+        }
+
+        pub fn count(&self, action: &str) -> usize {
+            self.control("GET", "calls", "")
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["action"] == action)
+                .count()
+        }
+    }
+
+    impl Drop for Sandbox {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
