@@ -22,6 +22,8 @@ def python() -> str:
 
 
 def binary() -> str:
+    if os.environ.get("XPIPELINE_BIN"):
+        return os.environ["XPIPELINE_BIN"]
     b = ROOT / "target" / "debug" / "cargo-xpipeline"
     if not b.exists():
         subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)

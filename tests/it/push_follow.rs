@@ -119,3 +119,45 @@ fn no_watch_starts_the_execution_and_says_how_to_follow_it() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["pipelineExecutionId"], id);
 }
+
+#[test]
+fn with_trigger_poll_push_finds_the_execution_aws_started_for_the_commit() {
+    let sandbox = Sandbox::start();
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &config(&s).replace("[artifacts]", "trigger = \"poll\"\n\n[artifacts]"),
+    );
+    let commit = p.commit_all("Declare a polled pipeline");
+    let out = push(&p, &sandbox, &["--output", "json"]).success();
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["execution"]["status"], "Succeeded");
+    assert_eq!(doc["execution"]["revision"]["commit"], commit.as_str());
+    assert_eq!(doc["execution"]["trigger"], "PollForSourceChanges");
+    assert_eq!(sandbox.count("StartPipelineExecution"), 0);
+}
+
+#[test]
+fn with_trigger_events_and_no_rule_push_stops_waiting_and_names_the_cause() {
+    let sandbox = Sandbox::start();
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &config(&s).replace("[artifacts]", "trigger = \"events\"\n\n[artifacts]"),
+    );
+    p.commit_all("Declare a pipeline started by events");
+    let out = p
+        .cmd()
+        .arg("push")
+        .envs(sandbox.env())
+        .env("XPIPELINE_FIND_TIMEOUT", "3")
+        .run()
+        .code(1)
+        .stderr_has("has picked up commit")
+        .stderr_has("EventBridge rule");
+    // The push itself happened before the wait.
+    assert!(out.stderr.contains("sent "), "{}", out.stderr);
+    assert_eq!(sandbox.count("StartPipelineExecution"), 0);
+}

@@ -173,6 +173,41 @@ fn watch_json_prints_one_document_at_the_end_even_on_failure() {
 }
 
 #[test]
+fn a_superseded_execution_exits_3_saying_which_execution_superseded_it() {
+    let sandbox = Sandbox::start();
+    // The first execution stays in Build; the next two queue behind it, and the third
+    // supersedes the second (SUPERSEDED mode).
+    sandbox.hold(PIPELINE, "Build");
+    let (p, _) = pipeline(&sandbox);
+    let second = shim::start_execution(&sandbox, PIPELINE);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let third = shim::start_execution(&sandbox, PIPELINE);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    status(&p, &sandbox, &["--watch", "--execution", &second])
+        .code(3)
+        .stderr_has(&format!(
+            "execution {second} of pipeline {PIPELINE} ended Superseded"
+        ))
+        .stderr_has(&third);
+}
+
+#[test]
+fn a_stopped_execution_exits_3() {
+    let sandbox = Sandbox::start();
+    sandbox.hold(PIPELINE, "Build");
+    let (p, _) = pipeline(&sandbox);
+    let id = shim::latest_execution(&sandbox, PIPELINE);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    shim::stop_execution(&sandbox, PIPELINE, &id);
+    let out = status(&p, &sandbox, &["--watch"])
+        .code(3)
+        .stderr_has(&format!(
+            "execution {id} of pipeline {PIPELINE} ended Stopped"
+        ));
+    assert!(out.stdout.contains("Abandoned"), "{}", out.stdout);
+}
+
+#[test]
 fn following_costs_two_calls_a_tick_and_nothing_else() {
     let sandbox = Sandbox::start();
     let (p, _) = pipeline(&sandbox);
@@ -393,6 +428,12 @@ pub(crate) mod shim {
             self.control("POST", "failures", &body.to_string());
         }
 
+        /// Keep `action` of `pipeline` in progress until released.
+        pub fn hold(&self, pipeline: &str, action: &str) {
+            let body = serde_json::json!({"pipeline": pipeline, "action": action});
+            self.control("POST", "hold", &body.to_string());
+        }
+
         /// Every execution of the pipeline, oldest first, as the sandbox renders them.
         pub fn executions(&self, pipeline: &str) -> Vec<Value> {
             self.control("GET", &format!("executions?pipeline={pipeline}"), "")
@@ -485,6 +526,16 @@ pub(crate) mod shim {
                  ['pipelineExecutionSummaries'][0]['pipelineExecutionId'])"
             ),
         )
+    }
+
+    pub fn stop_execution(sandbox: &Sandbox, name: &str, id: &str) {
+        boto3(
+            sandbox,
+            &format!(
+                "cp.stop_pipeline_execution(pipelineName='{name}', pipelineExecutionId='{id}', \
+                 abandon=True, reason='stopped by the test')"
+            ),
+        );
     }
 
     pub fn start_execution(sandbox: &Sandbox, name: &str) -> String {
