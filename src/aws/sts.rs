@@ -316,6 +316,15 @@ impl Mfa {
         }
     }
 
+    /// Before any network call: an MFA device needs a code we can get, in the right shape.
+    pub fn ready(&self, serial: Option<&str>) -> Result<()> {
+        match (serial, self) {
+            (Some(serial), Mfa::Unavailable) => Err(no_mfa_code(serial)),
+            (Some(_), Mfa::Given(Some(code))) => check_mfa_code(code.expose_secret()),
+            _ => Ok(()),
+        }
+    }
+
     fn code(&mut self, serial: &str) -> Result<SecretString> {
         let code = match self {
             Mfa::Given(code) => code.take().ok_or_else(|| {
@@ -325,15 +334,17 @@ impl Mfa {
                 )
             })?,
             Mfa::Prompt => prompt(&format!("MFA code for {serial}: "))?,
-            Mfa::Unavailable => {
-                return Err(Error::usage(format!(
-                    "push.mfa-serial ({serial}) needs an MFA code and there is no terminal to ask on: pass --mfa-code CODE or set XPIPELINE_MFA_CODE"
-                )));
-            }
+            Mfa::Unavailable => return Err(no_mfa_code(serial)),
         };
         check_mfa_code(code.expose_secret())?;
         Ok(code)
     }
+}
+
+fn no_mfa_code(serial: &str) -> Error {
+    Error::usage(format!(
+        "push.mfa-serial ({serial}) needs an MFA code and there is no terminal to ask on: pass --mfa-code CODE or set XPIPELINE_MFA_CODE"
+    ))
 }
 
 /// An MFA code is six digits.
@@ -543,6 +554,15 @@ mod tests {
             assert_eq!(check_mfa_code(bad).unwrap_err().exit_code(), 2);
         }
         let mut m = Mfa::new(None, false);
+        assert!(m.ready(None).is_ok());
+        assert_eq!(
+            m.ready(Some("arn:aws:iam::1:mfa/a"))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert!(Mfa::new(Some("12"), false).ready(Some("s")).is_err());
+        assert!(Mfa::new(None, true).ready(Some("s")).is_ok());
         let err = m.code("arn:aws:iam::1:mfa/a").unwrap_err().to_string();
         assert!(err.contains("--mfa-code"), "{err}");
         let mut m = Mfa::new(Some(" 123456 "), false);

@@ -28,6 +28,8 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
     // The local side first: a wrong branch needs no network call to be found out.
     let repo_dir = repository_dir(global);
     let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
+    let mfa = sts::Mfa::new(args.mfa_code.as_deref(), ui.interactive);
+    mfa.ready(cfg.push.mfa_serial.as_deref())?;
 
     // One SDK configuration; the base identity must be the pipeline account's.
     let sdk = aws::sdk_config(global, cfg).await;
@@ -65,7 +67,6 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
         "assuming {} (session {})",
         request.role_arn, request.session_name
     ));
-    let mfa = sts::Mfa::new(args.mfa_code.as_deref(), ui.interactive);
     let mut session = sts::RoleSession::start(&sts_client, request, mfa, &identity).await?;
 
     // The git push, signed for the host connected to.

@@ -394,6 +394,94 @@ fn credentials_of_another_account_are_refused_before_anything_happens() {
     assert_eq!(head(&sb, &sc), None);
 }
 
+#[test]
+fn the_session_is_named_after_the_local_user_and_chained_roles_get_one_hour() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    p.write(
+        "xpipeline.toml",
+        &config(&sc, &sc.repository, "\n[push]\nduration-seconds = 7200\n"),
+    );
+    p.commit_all("two hours");
+
+    // Base credentials that are themselves an assumed role of the pipeline account.
+    let xml = assume_role(&sb, &sc.service_role_arn, 3600);
+    let env: Vec<(String, String)> = sb
+        .env()
+        .into_iter()
+        .chain([
+            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                tag(&xml, "SecretAccessKey"),
+            ),
+            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
+            ("USER".to_owned(), "Jörg Müller".to_owned()),
+        ])
+        .collect();
+    p.cmd()
+        .args(["push", "--no-watch"])
+        .envs(env)
+        .run()
+        .success()
+        .stderr_has("capped at 3600")
+        .stderr_has("role chaining");
+
+    let push_session = assumed_roles(&sb)
+        .into_iter()
+        .find(|r| r["role_arn"] == sc.source_role_arn.as_str())
+        .expect("push assumed the source role");
+    assert_eq!(push_session["session_name"], "xpipeline-J-rg-M-ller");
+    assert_eq!(
+        head(&sb, &sc).as_deref(),
+        Some(p.git(&["rev-parse", "HEAD"]).as_str())
+    );
+}
+
+#[test]
+fn an_mfa_serial_needs_a_code_from_the_flag_the_environment_or_a_terminal() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let serial = format!("arn:aws:iam::{}:mfa/alice", sc.pipeline_account);
+    p.write(
+        "xpipeline.toml",
+        &config(
+            &sc,
+            &sc.repository,
+            &format!("\n[push]\nmfa-serial = \"{serial}\"\n"),
+        ),
+    );
+    p.commit_all("mfa");
+    // stdin is a pipe here: no prompt.
+    push(&p, &sb, &[])
+        .code(2)
+        .stderr_has("--mfa-code")
+        .stderr_has("XPIPELINE_MFA_CODE");
+    assert_eq!(head(&sb, &sc), None);
+    push(&p, &sb, &["--mfa-code", "12345"])
+        .code(2)
+        .stderr_has("6 digits");
+    p.cmd()
+        .args(["push", "--no-watch"])
+        .envs(sb.env())
+        .env("XPIPELINE_MFA_CODE", "123456")
+        .run()
+        .success();
+    assert!(head(&sb, &sc).is_some());
+}
+
+/// What moto's STS issued: role, session name, key id, secret, token of every AssumeRole.
+fn assumed_roles(sb: &Sandbox) -> Vec<serde_json::Value> {
+    let data = http(&sb.endpoint(), "GET", "/moto-api/data.json", "", "");
+    let v: serde_json::Value = serde_json::from_str(body(&data)).expect("moto's data");
+    v["sts"]["AssumedRole"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// AssumeRole straight against the sandbox (moto checks no signature), as the pipeline account.
 fn assume_role(sb: &Sandbox, role_arn: &str, seconds: u32) -> String {
     let form = format!(
