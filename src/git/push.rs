@@ -166,32 +166,67 @@ pub struct Pushed {
     pub elapsed: Duration,
 }
 
-/// Decide what to do from the local commit, the remote branch's commit (if any), whether the
-/// remote commit is an ancestor of the local one, and --force. A refusal is an error.
+/// How the remote branch's commit relates to the local one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// The remote commit is in the local branch's history: a fast-forward.
+    RemoteBehind,
+    /// The local commit is in the remote's history: the remote has commits the local lacks.
+    RemoteAhead,
+    /// Each has commits the other lacks.
+    Diverged,
+    /// The remote commit is not in this repository at all.
+    Unknown,
+}
+
+/// Decide what to do from the local commit, the remote branch's commit (if any), how they
+/// relate, and --force. A refusal is an error that says why and what to do.
 pub fn decide(
     local: &str,
-    remote: Option<&str>,
-    remote_is_ancestor: bool,
+    remote: Option<(&str, History)>,
     force: bool,
     target: &Target,
     local_branch: &str,
 ) -> Result<Change> {
-    match remote {
-        None => Ok(Change::Create),
-        Some(r) if r == local => Ok(Change::UpToDate),
-        Some(r) if remote_is_ancestor => Ok(Change::FastForward { from: r.to_owned() }),
-        Some(r) if force => Ok(Change::Forced { from: r.to_owned() }),
-        Some(r) => Err(Error::op_hint(
-            format!(
-                "refusing to push {local_branch} ({}) to {} in repository {} (account {}): the remote branch is at {}, which is not in the history of the local branch (non-fast-forward); pushing would discard commits",
-                short(local),
-                target.branch,
-                target.repository,
-                target.account,
-                short(r),
-            ),
-            "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
-        )),
+    let (r, history) = match remote {
+        None => return Ok(Change::Create),
+        Some((r, _)) if r == local => return Ok(Change::UpToDate),
+        Some((r, History::RemoteBehind)) => {
+            return Ok(Change::FastForward { from: r.to_owned() });
+        }
+        Some((r, _)) if force => return Ok(Change::Forced { from: r.to_owned() }),
+        Some(refused) => refused,
+    };
+    let why = match history {
+        History::RemoteAhead => {
+            "which is ahead of the local branch: it has commits the local branch lacks"
+        }
+        History::Unknown => "a commit this repository does not have (someone else pushed)",
+        _ => "and the two have diverged: each has commits the other lacks",
+    };
+    Err(Error::op_hint(
+        format!(
+            "refusing to push {local_branch} ({}) to {} in repository {} (account {}): the remote branch is at {}, {why}; this is not a fast-forward (non-fast-forward) and would discard those commits",
+            short(local),
+            target.branch,
+            target.repository,
+            target.account,
+            short(r),
+        ),
+        "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
+    ))
+}
+
+/// How `remote` relates to `local` in `repo`.
+fn history(repo: &Repository, local: Oid, remote: Oid) -> History {
+    if repo.find_commit(remote).is_err() {
+        History::Unknown
+    } else if repo.graph_descendant_of(local, remote).unwrap_or(false) {
+        History::RemoteBehind
+    } else if repo.graph_descendant_of(remote, local).unwrap_or(false) {
+        History::RemoteAhead
+    } else {
+        History::Diverged
     }
 }
 
@@ -223,14 +258,10 @@ pub fn push(
         .iter()
         .find(|h| h.name() == remote_ref)
         .map(|h| h.oid());
-    let is_ancestor = remote_oid.is_some_and(|r| {
-        repo.find_commit(r).is_ok() && repo.graph_descendant_of(local, r).unwrap_or(false)
-    });
-    let remote_hex = remote_oid.map(|o| o.to_string());
+    let remote_state = remote_oid.map(|r| (r.to_string(), history(&repo, local, r)));
     let change = decide(
         &req.local.commit,
-        remote_hex.as_deref(),
-        is_ancestor,
+        remote_state.as_ref().map(|(r, h)| (r.as_str(), *h)),
         req.force,
         &req.target,
         &req.local.name,
@@ -460,24 +491,35 @@ mod tests {
     fn decide_covers_every_case() {
         let r = request(None);
         let (l, o) = ("a".repeat(40), "b".repeat(40));
-        let d = |remote, anc, force| decide(&l, remote, anc, force, &r.target, "main");
-        assert_eq!(d(None, false, false).unwrap(), Change::Create);
-        assert_eq!(d(Some(&l), false, false).unwrap(), Change::UpToDate);
+        let d = |remote, force| decide(&l, remote, force, &r.target, "main");
+        assert_eq!(d(None, false).unwrap(), Change::Create);
         assert_eq!(
-            d(Some(&o), true, false).unwrap(),
+            d(Some((&l, History::Unknown)), false).unwrap(),
+            Change::UpToDate
+        );
+        assert_eq!(
+            d(Some((&o, History::RemoteBehind)), false).unwrap(),
             Change::FastForward { from: o.clone() }
         );
-        assert_eq!(
-            d(Some(&o), false, true).unwrap(),
-            Change::Forced { from: o.clone() }
-        );
-        let e = d(Some(&o), false, false).unwrap_err();
-        assert_eq!(e.exit_code(), 1);
-        let e = e.to_string();
-        assert!(
-            e.contains("non-fast-forward") && e.contains("--force") && e.contains("bbbbbbbbbbbb"),
-            "{e}"
-        );
+        for h in [History::RemoteAhead, History::Diverged, History::Unknown] {
+            assert_eq!(
+                d(Some((&o, h)), true).unwrap(),
+                Change::Forced { from: o.clone() }
+            );
+            let e = d(Some((&o, h)), false).unwrap_err();
+            assert_eq!(e.exit_code(), 1);
+            let e = e.to_string();
+            assert!(
+                e.contains("non-fast-forward")
+                    && e.contains("--force")
+                    && e.contains("bbbbbbbbbbbb"),
+                "{e}"
+            );
+        }
+        let ahead = d(Some((&o, History::RemoteAhead)), false)
+            .unwrap_err()
+            .to_string();
+        assert!(ahead.contains("ahead of the local branch"), "{ahead}");
     }
 
     #[test]

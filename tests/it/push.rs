@@ -131,13 +131,21 @@ fn a_diverged_branch_is_refused_and_force_moves_it() {
     push(&p, &sb, &[]).success();
     assert_eq!(head(&sb, &sc).as_deref(), Some(second.as_str()));
 
-    // Rewrite history: the remote's commit is no longer in the local branch.
+    // Behind the remote: refused, it would drop the remote's newer commit.
     p.git(&["reset", "-q", "--hard", &first]);
+    push(&p, &sb, &[])
+        .code(1)
+        .stderr_has("ahead of the local branch")
+        .stderr_has("--force");
+    assert_eq!(head(&sb, &sc).as_deref(), Some(second.as_str()));
+
+    // Rewrite history: the remote's commit is no longer in the local branch.
     p.write("src/lib.rs", "pub fn diverged() {}\n");
     let diverged = p.commit_all("diverged");
     let out = push(&p, &sb, &[])
         .code(1)
         .stderr_has("non-fast-forward")
+        .stderr_has("diverged")
         .stderr_has("--force");
     assert!(
         out.stderr.contains(&second[..12]),
