@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::Project;
-use shim::{Sandbox, Scenario};
+use crate::support::sandbox::{Sandbox, Scenario};
 
 const PIPELINE: &str = "demo-app-pipeline";
 
@@ -426,154 +426,18 @@ fn a_fresh_service_role_is_retried_until_codepipeline_can_use_it() {
     p.commit_all("a role that does not exist yet");
     // The role appears a few seconds after push starts (seeding creates it, trusting
     // codepipeline.amazonaws.com), as a role just created by bootstrap would.
-    let env = sandbox.env();
-    let creator = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(3));
-        python(
-            &env,
-            "import json, os, urllib.request\n\
-             req = urllib.request.Request(os.environ['AWS_ENDPOINT_URL'] + '/_sandbox/seed', \
-             data=json.dumps({'service_role_name': 'late-codepipeline'}).encode(), method='POST')\n\
-             urllib.request.urlopen(req).read()",
-        );
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            sandbox.seed_with(serde_json::json!({"service_role_name": "late-codepipeline"}));
+        });
+        push(&p, &sandbox, &[])
     });
-    push(&p, &sandbox, &[])
-        .success()
+    out.success()
         .stderr_has("CodePipeline cannot use the service role yet")
         .stderr_has(&format!("created pipeline {PIPELINE} (version 1)"));
-    creator.join().unwrap();
     assert!(
         sandbox.count("CreatePipeline") >= 2,
         "CreatePipeline was retried"
     );
-}
-
-/// Until tests/it/support/sandbox.rs lands: the same API over a sandbox server of our own.
-mod shim {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::{Child, Command, Stdio};
-
-    use serde_json::Value;
-
-    pub struct Scenario {
-        pub pipeline_account: String,
-        pub source_account: String,
-        pub region: String,
-        pub service_role_arn: String,
-        pub kms_key_arn: String,
-        pub bucket: String,
-        pub repository: String,
-        pub source_role_arn: String,
-        pub build_project: String,
-    }
-
-    pub struct Sandbox {
-        child: Child,
-        addr: String,
-        _data: tempfile::TempDir,
-    }
-
-    impl Sandbox {
-        pub fn start() -> Sandbox {
-            let exe = std::env::var("XPIPELINE_SANDBOX_PYTHON").unwrap_or_else(|_| {
-                concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned()
-            });
-            let data = tempfile::tempdir().unwrap();
-            let mut child = Command::new(exe)
-                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox"))
-                .args([
-                    "-c",
-                    "import sys; from xpsandbox.server import main; sys.exit(main(sys.argv[1:]))",
-                    "--port",
-                    "0",
-                    "--quiet",
-                    "--data-dir",
-                ])
-                .arg(data.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the sandbox starts");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            let addr = line
-                .trim()
-                .rsplit("http://")
-                .next()
-                .expect("the sandbox says where it listens")
-                .to_owned();
-            Sandbox {
-                child,
-                addr,
-                _data: data,
-            }
-        }
-
-        pub fn endpoint(&self) -> String {
-            format!("http://{}", self.addr)
-        }
-
-        fn control(&self, method: &str, route: &str, body: &str) -> Value {
-            let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-            write!(
-                s,
-                "{method} /_sandbox/{route} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                self.addr,
-                body.len()
-            )
-            .unwrap();
-            let mut text = String::new();
-            s.read_to_string(&mut text).unwrap();
-            let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            serde_json::from_str(body).unwrap()
-        }
-
-        pub fn seed(&self) -> Scenario {
-            let v = self.control("POST", "seed", "{}");
-            let f = |k: &str| v[k].as_str().unwrap().to_owned();
-            Scenario {
-                pipeline_account: f("pipeline_account"),
-                source_account: f("source_account"),
-                region: f("region"),
-                service_role_arn: f("service_role_arn"),
-                kms_key_arn: f("kms_key_arn"),
-                bucket: f("bucket"),
-                repository: f("repository"),
-                source_role_arn: f("source_role_arn"),
-                build_project: f("build_project"),
-            }
-        }
-
-        pub fn env(&self) -> Vec<(String, String)> {
-            [
-                ("AWS_ENDPOINT_URL", self.endpoint()),
-                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-                ("AWS_REGION", "eu-west-1".to_owned()),
-                ("AWS_MAX_ATTEMPTS", "1".to_owned()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-        }
-
-        pub fn count(&self, action: &str) -> usize {
-            self.control("GET", "calls", "")
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|c| c["action"] == action)
-                .count()
-        }
-    }
-
-    impl Drop for Sandbox {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
