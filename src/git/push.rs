@@ -429,8 +429,12 @@ pub fn http_failure(status: u16, req: &Request) -> Error {
                 .collect::<String>();
             Error::op_hint(
                 format!(
-                    "CodeCommit refused the push to {} ({status} Forbidden). Likely causes, in order:{list}",
-                    t.repository
+                    "CodeCommit refused the push to {} ({}). Likely causes, in order:{list}",
+                    t.repository,
+                    match status {
+                        401 => "401: the signed credentials were not accepted",
+                        _ => "403 Forbidden",
+                    }
                 ),
                 "`cargo xpipeline policies` prints the role policy and key policy the source account needs",
             )

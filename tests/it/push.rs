@@ -480,6 +480,75 @@ fn an_mfa_serial_needs_a_code_from_the_flag_the_environment_or_a_terminal() {
     assert!(head(&sb, &sc).is_some());
 }
 
+#[test]
+fn refused_credentials_are_tried_once_and_explained() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    for status in [403, 401] {
+        let (endpoint, authorized) = refusing_git_server(status);
+        let out = push(&p, &sb, &["--git-endpoint", &endpoint])
+            .code(1)
+            .stderr_has("Likely causes, in order")
+            .stderr_has("lacks codecommit:GitPush")
+            .stderr_has("KMS key")
+            .stderr_has("the local clock");
+        let (perm, kms, clock) = (
+            out.stderr.find("lacks codecommit:GitPush").unwrap(),
+            out.stderr.find("KMS key").unwrap(),
+            out.stderr.find("the local clock").unwrap(),
+        );
+        assert!(perm < kms && kms < clock, "{}", out.stderr);
+        // The clock was compared with AWS's Date header (the sandbox's clock is ours).
+        assert!(
+            out.stderr.contains("so probably not this"),
+            "{}",
+            out.stderr
+        );
+        let tries = authorized.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            tries, 1,
+            "HTTP {status}: one attempt with credentials, no retry loop"
+        );
+    }
+    assert_eq!(head(&sb, &sc), None);
+}
+
+/// A git endpoint that asks for credentials and refuses them with `status`; counts the
+/// requests that carried credentials.
+fn refusing_git_server(status: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let authorized = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = authorized.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            let mut with_credentials = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                with_credentials |= line.to_ascii_lowercase().starts_with("authorization:");
+            }
+            let reply = if with_credentials {
+                count.fetch_add(1, Ordering::SeqCst);
+                format!(
+                    "HTTP/1.1 {status} No\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+            };
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    (endpoint, authorized)
+}
+
 /// What moto's STS issued: role, session name, key id, secret, token of every AssumeRole.
 fn assumed_roles(sb: &Sandbox) -> Vec<serde_json::Value> {
     let data = http(&sb.endpoint(), "GET", "/moto-api/data.json", "", "");
