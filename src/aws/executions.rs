@@ -325,6 +325,11 @@ where
             format!("{what}: {message}"),
             "list the recent executions with `cargo xpipeline status`",
         ),
+        Some(c @ ("ExpiredToken" | "ExpiredTokenException" | "RequestExpired")) => Error::op_hint(
+            format!("{what}: {c}: {message}"),
+            "the base credentials expired: refresh them (`aws sso login`, or export new keys); \
+             `cargo xpipeline status --watch` then picks the watch up again",
+        ),
         Some(c) if c.contains("AccessDenied") || c == "UnauthorizedOperation" => Error::op_hint(
             format!("{what}: {c}: {message}"),
             "the pipeline-account credentials need codepipeline:GetPipeline, GetPipelineState, \
