@@ -95,6 +95,18 @@ impl Intercept for ServerClock {
     }
 }
 
+/// A warning when the local clock is far enough from AWS's to matter: the git password is
+/// signed with the local time and CodeCommit accepts 15 minutes either way.
+pub fn clock_warning(skew_seconds: i64) -> Option<String> {
+    (skew_seconds.abs() >= 5 * 60).then(|| {
+        format!(
+            "the local clock is {} minutes {} of AWS's (from the Date of its response); CodeCommit refuses a git password signed more than 15 minutes off: set the clock (NTP)",
+            skew_seconds.abs() / 60,
+            if skew_seconds > 0 { "ahead" } else { "behind" }
+        )
+    })
+}
+
 /// GetCallerIdentity: who the base credentials are.
 pub async fn caller_identity(client: &Client, profile: Option<&str>) -> Result<Identity> {
     let out = client.get_caller_identity().send().await.map_err(|e| {
@@ -545,6 +557,15 @@ mod tests {
         assert!(note.unwrap().contains("role chaining"));
         assert_eq!(duration(None, true, &role.arn), (3600, None));
         assert_eq!(duration(Some(900), true, &role.arn), (900, None));
+    }
+
+    #[test]
+    fn a_clock_minutes_off_is_worth_a_warning() {
+        assert_eq!(clock_warning(299), None);
+        assert_eq!(clock_warning(-10), None);
+        let w = clock_warning(-1200).unwrap();
+        assert!(w.contains("20 minutes behind"), "{w}");
+        assert!(clock_warning(600).unwrap().contains("10 minutes ahead"));
     }
 
     #[test]

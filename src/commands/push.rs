@@ -36,6 +36,9 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
     let (sts_client, server_clock) = sts::client(&sdk);
     let identity = sts::caller_identity(&sts_client, global.profile.as_deref()).await?;
     sts::check_account(&identity, cfg)?;
+    if let Some(warning) = server_clock.skew_seconds().and_then(sts::clock_warning) {
+        ui.warn(warning);
+    }
     ui.detail(format_args!("base identity: {}", identity.arn));
 
     // The pipeline first, so that no commit lands without its pipeline. `created` tells the
