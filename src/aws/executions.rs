@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::types::{
-    ActionExecutionDetail, ActionExecutionFilter, PipelineExecution, PipelineExecutionSummary,
-    SourceRevisionOverride, SourceRevisionType,
+    ActionExecutionDetail, ActionExecutionFilter, PipelineDeclaration, PipelineExecution,
+    PipelineExecutionSummary, SourceRevisionOverride, SourceRevisionType,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -342,7 +342,20 @@ where
     CallFailure { kind, error }
 }
 
-/// The declared stages and actions of the live pipeline, for showing pending actions.
+/// The stages and actions of a pipeline declaration, in order.
+pub fn layout_of(p: &PipelineDeclaration) -> Layout {
+    p.stages()
+        .iter()
+        .map(|s| {
+            (
+                s.name().to_owned(),
+                s.actions().iter().map(|a| a.name().to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The stages and actions of the live pipeline (GetPipeline), for showing pending actions.
 pub async fn layout(client: &Client, pipeline: &str) -> Result<Layout> {
     let out = client
         .get_pipeline()
@@ -350,20 +363,7 @@ pub async fn layout(client: &Client, pipeline: &str) -> Result<Layout> {
         .send()
         .await
         .map_err(|e| failure(&format!("GetPipeline {pipeline}"), e).error)?;
-    Ok(out
-        .pipeline()
-        .map(|p| {
-            p.stages()
-                .iter()
-                .map(|s| {
-                    (
-                        s.name().to_owned(),
-                        s.actions().iter().map(|a| a.name().to_owned()).collect(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(out.pipeline().map(layout_of).unwrap_or_default())
 }
 
 /// One tick: GetPipelineExecution, then ListActionExecutions of that execution (in that
@@ -734,13 +734,17 @@ pub async fn after_push(
         ));
         return Ok(Followed::Started(id));
     }
-    let view = watch_execution(client, &cfg.pipeline.name, &id, ui).await?;
+    // The pipeline was just reconciled to the declaration: its layout costs no call.
+    let layout = crate::aws::pipeline::render::declare(cfg)
+        .ok()
+        .map(|d| layout_of(&d));
+    let view = watch_execution(client, &cfg.pipeline.name, &id, layout, ui).await?;
     Ok(Followed::Ended(Box::new(view)))
 }
 
 /// Follow one execution until it ends; `Err(Error::Pipeline)` unless it succeeded.
 pub async fn follow(client: &Client, cfg: &Config, execution_id: &str, ui: &Ui) -> Result<View> {
-    let v = watch_execution(client, &cfg.pipeline.name, execution_id, ui).await?;
+    let v = watch_execution(client, &cfg.pipeline.name, execution_id, None, ui).await?;
     match watch::failure(&v) {
         None => Ok(v),
         Some(msg) => Err(Error::Pipeline(msg)),
@@ -748,11 +752,13 @@ pub async fn follow(client: &Client, cfg: &Config, execution_id: &str, ui: &Ui) 
 }
 
 /// Follow one execution until it ends, whatever its end: the final view. Errors only when
-/// the watch itself cannot go on (Ctrl-C, a sustained outage, access denied).
+/// the watch itself cannot go on (Ctrl-C, a sustained outage, access denied). `layout` (the
+/// stages and actions, to show those not started yet) is read with GetPipeline when `None`.
 pub async fn watch_execution(
     client: &Client,
     pipeline: &str,
     execution_id: &str,
+    layout: Option<Layout>,
     ui: &Ui,
 ) -> Result<View> {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -766,9 +772,12 @@ pub async fn watch_execution(
         )
     };
     // The layout only adds pending actions to the view: without it the watch still works.
-    let layout = tokio::select! {
-        l = layout(client, pipeline) => l.unwrap_or_default(),
-        _ = &mut ctrl_c => return Err(interrupted()),
+    let layout = match layout {
+        Some(l) => l,
+        None => tokio::select! {
+            l = self::layout(client, pipeline) => l.unwrap_or_default(),
+            _ = &mut ctrl_c => return Err(interrupted()),
+        },
     };
     let mut renderer = Renderer::new(ui, layout.clone());
     let began = Instant::now();

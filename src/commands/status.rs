@@ -55,7 +55,7 @@ async fn run_async(args: &StatusArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui
                     current.to_owned()
                 }
             };
-            let view = executions::watch_execution(&client, name, &id, ui).await?;
+            let view = executions::watch_execution(&client, name, &id, None, ui).await?;
             ui.result(&view)?;
             match watch::failure(&view) {
                 None => Ok(()),

@@ -66,6 +66,11 @@ fn a_second_push_starts_one_execution_pinned_to_its_commit() {
     sandbox.clear_calls();
     let out = push(&p, &sandbox, &[]).success();
     assert_eq!(sandbox.count("StartPipelineExecution"), 1);
+    // Following: two calls a tick, no more.
+    assert_eq!(
+        sandbox.count("GetPipelineExecution"),
+        sandbox.count("ListActionExecutions")
+    );
     assert!(
         out.stdout.contains(&format!("pushed {second}")),
         "{}",
