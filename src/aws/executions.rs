@@ -742,15 +742,6 @@ pub async fn after_push(
     Ok(Followed::Ended(Box::new(view)))
 }
 
-/// Follow one execution until it ends; `Err(Error::Pipeline)` unless it succeeded.
-pub async fn follow(client: &Client, cfg: &Config, execution_id: &str, ui: &Ui) -> Result<View> {
-    let v = watch_execution(client, &cfg.pipeline.name, execution_id, None, ui).await?;
-    match watch::failure(&v) {
-        None => Ok(v),
-        Some(msg) => Err(Error::Pipeline(msg)),
-    }
-}
-
 /// Follow one execution until it ends, whatever its end: the final view. Errors only when
 /// the watch itself cannot go on (Ctrl-C, a sustained outage, access denied). `layout` (the
 /// stages and actions, to show those not started yet) is read with GetPipeline when `None`.
