@@ -738,8 +738,8 @@ def render_state(account: str, region: str, name: str) -> dict[str, Any]:
         "pipelineName": name,
         "pipelineVersion": cp.pipeline.get("version", 1),
         "stageStates": stages,
-        "created": _ts(cp._created.timestamp()),
-        "updated": _ts(cp._updated.timestamp()),
+        "created": _epoch(cp._created),
+        "updated": _epoch(cp._updated),
     }
 
 
@@ -843,6 +843,14 @@ def delete_pipeline(self: CodePipelineResponse) -> str:
         out = _orig_delete_pipeline(self)
         STATE.executions.pop(_key(self.current_account, self.region, name), None)
         return out
+
+
+def _epoch(dt_value: Any) -> float:
+    import datetime as _dt
+
+    if dt_value.tzinfo is None:
+        dt_value = dt_value.replace(tzinfo=_dt.timezone.utc)
+    return round(dt_value.timestamp(), 3)
 
 
 def start_pipeline_execution(self: CodePipelineResponse) -> str:
