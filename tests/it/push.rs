@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::Project;
-use shim::{Sandbox, Scenario};
+use crate::support::sandbox::{Sandbox, Scenario};
 
 /// xpipeline.toml for the seeded scenario; `extra` is appended (e.g. a [push] table).
 fn config(sc: &Scenario, repository: &str, extra: &str) -> String {
@@ -61,18 +61,7 @@ fn push(p: &Project, sb: &Sandbox, args: &[&str]) -> crate::support::Output {
 
 /// The commit at `main` of the scenario's repository in the source account, if any.
 fn head(sb: &Sandbox, sc: &Scenario) -> Option<String> {
-    let resp = http(
-        &sb.endpoint(),
-        "GET",
-        &format!(
-            "/_sandbox/branch-head?account={}&repository={}&branch=main&region={}",
-            sc.source_account, sc.repository, sc.region
-        ),
-        "",
-        "",
-    );
-    let v: serde_json::Value = serde_json::from_str(body(&resp)).expect("branch-head answers JSON");
-    v["commit"].as_str().map(str::to_owned)
+    sb.branch_head(&sc.source_account, &sc.repository, "main")
 }
 
 #[test]
@@ -600,124 +589,4 @@ fn http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> 
 
 fn body(resp: &str) -> &str {
     resp.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-}
-
-/// The sandbox fixture, until tests/it/support/sandbox.rs lands: start the server on a free
-/// port, seed it, count the calls of its log, stop it on drop.
-mod shim {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Child, Command, Stdio};
-
-    use serde_json::Value;
-
-    pub struct Scenario {
-        pub pipeline_account: String,
-        pub source_account: String,
-        pub region: String,
-        pub service_role_arn: String,
-        pub kms_key_arn: String,
-        pub bucket: String,
-        pub repository: String,
-        pub source_role_arn: String,
-        pub build_project: String,
-    }
-
-    pub struct Sandbox {
-        child: Child,
-        endpoint: String,
-        _data: tempfile::TempDir,
-    }
-
-    impl Sandbox {
-        pub fn start() -> Sandbox {
-            let python = std::env::var("XPIPELINE_SANDBOX_PYTHON").unwrap_or_else(|_| {
-                concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned()
-            });
-            let data = tempfile::tempdir().unwrap();
-            let mut child = Command::new(&python)
-                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox/server.py"))
-                .args(["--port", "0", "--quiet", "--data-dir"])
-                .arg(data.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot start the sandbox with {python} ({e}): run scripts/sandbox-env or set XPIPELINE_SANDBOX_PYTHON")
-                });
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            let endpoint = line
-                .trim()
-                .strip_prefix("xpsandbox ready on ")
-                .unwrap_or_else(|| panic!("the sandbox did not start: {line:?}"))
-                .to_owned();
-            Sandbox {
-                child,
-                endpoint,
-                _data: data,
-            }
-        }
-
-        pub fn endpoint(&self) -> String {
-            self.endpoint.clone()
-        }
-
-        fn control(&self, method: &str, route: &str, body: &str) -> Value {
-            let resp = super::http(
-                &self.endpoint,
-                method,
-                &format!("/_sandbox/{route}"),
-                "Content-Type: application/json\r\n",
-                body,
-            );
-            serde_json::from_str(super::body(&resp)).expect("the control API answers JSON")
-        }
-
-        pub fn seed(&self) -> Scenario {
-            let v = self.control("POST", "seed", "{}");
-            let f = |k: &str| v[k].as_str().unwrap().to_owned();
-            Scenario {
-                pipeline_account: f("pipeline_account"),
-                source_account: f("source_account"),
-                region: f("region"),
-                service_role_arn: f("service_role_arn"),
-                kms_key_arn: f("kms_key_arn"),
-                bucket: f("bucket"),
-                repository: f("repository"),
-                source_role_arn: f("source_role_arn"),
-                build_project: f("build_project"),
-            }
-        }
-
-        pub fn env(&self) -> Vec<(String, String)> {
-            [
-                ("AWS_ENDPOINT_URL", self.endpoint()),
-                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-                ("AWS_REGION", "eu-west-1".to_owned()),
-                ("AWS_MAX_ATTEMPTS", "1".to_owned()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-        }
-
-        pub fn count(&self, action: &str) -> usize {
-            self.control("GET", "calls", "")
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|c| c["action"] == action)
-                .count()
-        }
-    }
-
-    impl Drop for Sandbox {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
