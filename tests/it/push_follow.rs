@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::status::config;
-use crate::status::shim::Sandbox;
+use crate::support::sandbox::Sandbox;
 use crate::support::{Output, Project};
 
 const PIPELINE: &str = "demo-app-pipeline";

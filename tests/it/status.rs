@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::support::{Output, Project};
-use shim::{Sandbox, Scenario};
+use fixture::{Sandbox, Scenario};
 
 const PIPELINE: &str = "demo-app-pipeline";
 
@@ -53,8 +53,8 @@ fn pipeline(sandbox: &Sandbox) -> (Project, String) {
     p.write("xpipeline.toml", &config(&s));
     let commit = p.commit_all("Add the pipeline declaration");
     let repo = sandbox.repo_dir(&s.source_account, &s.repository);
-    p.git(&["push", "-q", &repo, "HEAD:main"]);
-    shim::create_pipeline(sandbox, &s, PIPELINE);
+    p.git(&["push", "-q", repo.to_str().unwrap(), "HEAD:main"]);
+    fixture::create_pipeline(sandbox, &s, PIPELINE);
     (p, commit)
 }
 
@@ -179,9 +179,9 @@ fn a_superseded_execution_exits_3_saying_which_execution_superseded_it() {
     // supersedes the second (SUPERSEDED mode).
     sandbox.hold(PIPELINE, "Build");
     let (p, _) = pipeline(&sandbox);
-    let second = shim::start_execution(&sandbox, PIPELINE);
+    let second = fixture::start_execution(&sandbox, PIPELINE);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let third = shim::start_execution(&sandbox, PIPELINE);
+    let third = fixture::start_execution(&sandbox, PIPELINE);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     status(&p, &sandbox, &["--watch", "--execution", &second])
         .code(3)
@@ -196,9 +196,9 @@ fn a_stopped_execution_exits_3() {
     let sandbox = Sandbox::start();
     sandbox.hold(PIPELINE, "Build");
     let (p, _) = pipeline(&sandbox);
-    let id = shim::latest_execution(&sandbox, PIPELINE);
+    let id = fixture::latest_execution(&sandbox, PIPELINE);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    shim::stop_execution(&sandbox, PIPELINE, &id);
+    fixture::stop_execution(&sandbox, PIPELINE, &id);
     let out = status(&p, &sandbox, &["--watch"])
         .code(3)
         .stderr_has(&format!(
@@ -212,7 +212,7 @@ fn ctrl_c_stops_watching_not_the_pipeline_and_says_how_to_resume() {
     let sandbox = Sandbox::start();
     sandbox.hold(PIPELINE, "Build");
     let (p, _) = pipeline(&sandbox);
-    let id = shim::latest_execution(&sandbox, PIPELINE);
+    let id = fixture::latest_execution(&sandbox, PIPELINE);
     sandbox.clear_calls();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-xpipeline"))
         .args(["xpipeline", "status", "--watch", "--execution", &id])
@@ -263,7 +263,7 @@ fn ctrl_c_stops_watching_not_the_pipeline_and_says_how_to_resume() {
 fn following_costs_two_calls_a_tick_and_nothing_else() {
     let sandbox = Sandbox::start();
     let (p, _) = pipeline(&sandbox);
-    let id = shim::latest_execution(&sandbox, PIPELINE);
+    let id = fixture::latest_execution(&sandbox, PIPELINE);
     sandbox.clear_calls();
     status(&p, &sandbox, &["--watch", "--execution", &id]).success();
     let gets = sandbox.count("GetPipelineExecution");
@@ -272,16 +272,16 @@ fn following_costs_two_calls_a_tick_and_nothing_else() {
     assert_eq!(gets, lists, "one ListActionExecutions per tick");
     // Besides the ticks, one GetPipeline for the layout, and nothing else.
     assert_eq!(sandbox.count("GetPipeline"), 1);
-    assert_eq!(sandbox.codepipeline_calls(), gets + lists + 1);
+    assert_eq!(fixture::codepipeline_calls(&sandbox), gets + lists + 1);
 }
 
 #[test]
 fn execution_shows_that_execution_not_the_latest() {
     let sandbox = Sandbox::start();
     let (p, _) = pipeline(&sandbox);
-    let first = shim::latest_execution(&sandbox, PIPELINE);
+    let first = fixture::latest_execution(&sandbox, PIPELINE);
     status(&p, &sandbox, &["--watch", "--execution", &first, "-q"]).success();
-    shim::start_execution(&sandbox, PIPELINE);
+    fixture::start_execution(&sandbox, PIPELINE);
     let out = status(&p, &sandbox, &["--execution", &first, "--output", "json"]).success();
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["executionId"], first.as_str());
@@ -337,181 +337,27 @@ fn the_watch_gives_up_with_exit_1_only_after_a_sustained_outage() {
     );
 }
 
-/// The sandbox fixture, until tests/it/support/sandbox.rs lands: start the server, seed it,
-/// read its call log, inject failures; and boto3 for what a test does "out of band".
-pub(crate) mod shim {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::{Child, Command, Stdio};
+/// The sandbox fixture, and boto3 (from the sandbox's Python) for what a test does "out of
+/// band": create the pipeline, start, stop or look up executions.
+pub(crate) mod fixture {
+    use std::process::Command;
 
-    use serde_json::Value;
-
-    pub struct Scenario {
-        pub pipeline_account: String,
-        pub source_account: String,
-        pub region: String,
-        pub service_role_arn: String,
-        pub kms_key_arn: String,
-        pub bucket: String,
-        pub repository: String,
-        pub source_role_arn: String,
-        pub build_project: String,
-    }
-
-    pub struct Sandbox {
-        child: Child,
-        addr: String,
-        _data: tempfile::TempDir,
-    }
+    pub use crate::support::sandbox::{Sandbox, Scenario};
 
     fn python_exe() -> String {
         std::env::var("XPIPELINE_SANDBOX_PYTHON")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned())
     }
 
-    impl Sandbox {
-        pub fn start() -> Sandbox {
-            let data = tempfile::tempdir().unwrap();
-            let mut child = Command::new(python_exe())
-                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox"))
-                .args([
-                    "-c",
-                    "import sys; from xpsandbox.server import main; sys.exit(main(sys.argv[1:]))",
-                    "--port",
-                    "0",
-                    "--quiet",
-                    "--data-dir",
-                ])
-                .arg(data.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the sandbox starts");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            let addr = line
-                .trim()
-                .rsplit("http://")
-                .next()
-                .expect("the sandbox says where it listens")
-                .to_owned();
-            Sandbox {
-                child,
-                addr,
-                _data: data,
-            }
-        }
-
-        pub fn endpoint(&self) -> String {
-            format!("http://{}", self.addr)
-        }
-
-        fn control(&self, method: &str, route: &str, body: &str) -> Value {
-            let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-            write!(
-                s,
-                "{method} /_sandbox/{route} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                self.addr,
-                body.len()
-            )
-            .unwrap();
-            let mut text = String::new();
-            s.read_to_string(&mut text).unwrap();
-            let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            serde_json::from_str(body).unwrap()
-        }
-
-        pub fn seed(&self) -> Scenario {
-            let v = self.control("POST", "seed", "{}");
-            let f = |k: &str| v[k].as_str().unwrap().to_owned();
-            Scenario {
-                pipeline_account: f("pipeline_account"),
-                source_account: f("source_account"),
-                region: f("region"),
-                service_role_arn: f("service_role_arn"),
-                kms_key_arn: f("kms_key_arn"),
-                bucket: f("bucket"),
-                repository: f("repository"),
-                source_role_arn: f("source_role_arn"),
-                build_project: f("build_project"),
-            }
-        }
-
-        pub fn env(&self) -> Vec<(String, String)> {
-            [
-                ("AWS_ENDPOINT_URL", self.endpoint()),
-                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-                ("AWS_REGION", "eu-west-1".to_owned()),
-                ("AWS_MAX_ATTEMPTS", "1".to_owned()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-        }
-
-        fn calls(&self) -> Vec<Value> {
-            self.control("GET", "calls", "").as_array().unwrap().clone()
-        }
-
-        pub fn count(&self, action: &str) -> usize {
-            self.calls()
-                .iter()
-                .filter(|c| c["action"] == action)
-                .count()
-        }
-
-        pub fn codepipeline_calls(&self) -> usize {
-            self.calls()
-                .iter()
-                .filter(|c| c["service"] == "codepipeline")
-                .count()
-        }
-
-        pub fn clear_calls(&self) {
-            self.control("DELETE", "calls", "");
-        }
-
-        pub fn inject_failure(&self, pipeline: &str, action: &str, message: &str) {
-            let body =
-                serde_json::json!({"pipeline": pipeline, "action": action, "message": message});
-            self.control("POST", "failures", &body.to_string());
-        }
-
-        /// Keep `action` of `pipeline` in progress until released.
-        pub fn hold(&self, pipeline: &str, action: &str) {
-            let body = serde_json::json!({"pipeline": pipeline, "action": action});
-            self.control("POST", "hold", &body.to_string());
-        }
-
-        /// Every execution of the pipeline, oldest first, as the sandbox renders them.
-        pub fn executions(&self, pipeline: &str) -> Vec<Value> {
-            self.control("GET", &format!("executions?pipeline={pipeline}"), "")
-                .as_array()
-                .unwrap()
-                .clone()
-        }
-
-        pub fn repo_dir(&self, account: &str, repository: &str) -> String {
-            let v = self.control(
-                "GET",
-                &format!("repo-dir?account={account}&repository={repository}"),
-                "",
-            );
-            v["path"]
-                .as_str()
-                .expect("the repository exists")
-                .to_owned()
-        }
-    }
-
-    impl Drop for Sandbox {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// How many CodePipeline calls the sandbox received.
+    pub fn codepipeline_calls(sandbox: &Sandbox) -> usize {
+        sandbox
+            .calls()
+            .iter()
+            .filter(|c| c.service == "codepipeline")
+            .count()
     }
 
     /// Run `script` with `cp`, a boto3 CodePipeline client of the pipeline account.
