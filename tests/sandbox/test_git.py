@@ -188,3 +188,14 @@ def test_unknown_key_is_403_and_other_account_is_404(sandbox, scenario):
     # and a repository that exists nowhere
     creds = sandbox.assume(scenario["source_role_arn"])
     assert _get(sandbox, "nope", sandbox.git_auth_header(creds, "nope"))[0] == 404
+
+
+def test_large_push_with_chunked_request_body(sandbox, scenario):
+    """Packs over http.postBuffer go as chunked requests, as libgit2's pushes do."""
+    d, _ = make_commit("big", files={"blob.bin": os.urandom(3 * 1024 * 1024).hex()})
+    creds = sandbox.assume(scenario["source_role_arn"])
+    repo = scenario["repository"]
+    hdr = sandbox.git_auth_header(creds, repo)
+    sandbox.git(d, "-c", "http.postBuffer=65536", "push", sandbox.url(repo), "main", header=hdr)
+    sha = subprocess.run(["git", "-C", d, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert sandbox.ctl(f"branch-head?account=222222222222&repository={repo}&branch=main")["commit"] == sha

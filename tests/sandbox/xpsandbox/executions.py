@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -197,7 +198,10 @@ def resolve_source(
         )
     path = repo_path(account, region, rec["repositoryId"])
     if override:
-        ok = git_out(path, "cat-file", "-e", f"{override}^{{commit}}") is not None
+        ok = (
+            re.fullmatch(r"[0-9a-fA-F]{4,40}", override) is not None
+            and git_out(path, "cat-file", "-e", f"{override}^{{commit}}") is not None
+        )
         full = (git_out(path, "rev-parse", f"{override}^{{commit}}") or "").strip()
         if not ok or not full:
             return SourceResult(
@@ -494,21 +498,47 @@ def stop_execution(
 # ----------------------------------------------------------------- polling
 
 
+def _event_rule_arn(pipeline_arn: str) -> str | None:
+    """ARN of an enabled EventBridge rule (any account) that targets the pipeline."""
+    try:
+        from moto.events.models import events_backends
+    except ImportError:  # pragma: no cover
+        return None
+    for _account, _region, backend in list(events_backends.iter_backends()):
+        for bus in list(getattr(backend, "event_buses", {}).values()):
+            for rule in list(getattr(bus, "rules", {}).values()):
+                if rule.state == "ENABLED" and any(t.get("Arn") == pipeline_arn for t in rule.targets):
+                    return rule.arn
+    return None
+
+
 def poll_for_source_changes(force: bool = False) -> None:
-    """Start executions of pipelines whose polled branch moved (PollForSourceChanges=true)."""
+    """Start executions of pipelines whose source branch moved.
+
+    PollForSourceChanges=true: trigger PollForSourceChanges. Otherwise, when an
+    enabled EventBridge rule targets the pipeline (what trigger = events sets
+    up): trigger CloudWatchEvent with the rule's ARN. Checked at most every
+    0.25 s on requests, and right after every git push.
+    """
     now = _now()
     if not force and now - STATE.last_poll < 0.25:
         return
     STATE.last_poll = now
     for account, region, backend in list(codepipeline_backends.iter_backends()):
         for name, cp in list(backend.pipelines.items()):
+            rule_arn: str | None = None
+            rule_checked = False
             for stage in cp.pipeline.get("stages", []):
                 for action in stage.get("actions", []):
                     if not _is_codecommit_source(action):
                         continue
                     conf = action.get("configuration") or {}
-                    if str(conf.get("PollForSourceChanges", "true")).lower() != "true":
-                        continue
+                    polls = str(conf.get("PollForSourceChanges", "true")).lower() == "true"
+                    if not polls:
+                        if not rule_checked:
+                            rule_arn, rule_checked = _event_rule_arn(cp.metadata["pipelineArn"]), True
+                        if rule_arn is None:
+                            continue
                     src_account = account_of_arn(action.get("roleArn")) or account
                     src_region = action.get("region") or region
                     head = branch_head(
@@ -520,13 +550,12 @@ def poll_for_source_changes(force: bool = False) -> None:
                         continue
                     if head is not None and head != STATE.poll_seen[k]:
                         STATE.poll_seen[k] = head
-                        start_execution(
-                            account,
-                            region,
-                            name,
-                            {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]},
-                            now=now,
+                        trigger = (
+                            {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]}
+                            if polls
+                            else {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn or ""}
                         )
+                        start_execution(account, region, name, trigger, now=now)
                     else:
                         STATE.poll_seen[k] = head
 
@@ -932,6 +961,9 @@ def list_pipeline_executions(self: CodePipelineResponse) -> str:
         key = _key(self.current_account, self.region, name)
         advance(key)
         execs = list(reversed(STATE.executions.get(key, [])))
+        stage = ((body.get("filter") or {}).get("succeededInStage") or {}).get("stageName")
+        if stage:
+            execs = [e for e in execs if e.stage_status.get(stage) == "Succeeded"]
         page, nxt = _paginate(execs, body, 100)
         out: dict[str, Any] = {"pipelineExecutionSummaries": [render_summary(e) for e in page]}
         if nxt:
