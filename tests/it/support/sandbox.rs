@@ -161,7 +161,15 @@ impl Sandbox {
                     }
                 }
                 Err(err) => {
-                    let status = child.try_wait().ok().flatten();
+                    let mut status = child.try_wait().ok().flatten();
+                    if err == mpsc::RecvTimeoutError::Disconnected {
+                        // stdout closed: the process is exiting; give it a moment.
+                        let until = Instant::now() + Duration::from_secs(2);
+                        while status.is_none() && Instant::now() < until {
+                            std::thread::sleep(Duration::from_millis(20));
+                            status = child.try_wait().ok().flatten();
+                        }
+                    }
                     if status.is_none() {
                         let _ = child.kill();
                     }
