@@ -10,4 +10,5 @@ mod plan;
 mod policies;
 mod push;
 mod push_follow;
+mod sandbox_fixture;
 mod status;
