@@ -2,11 +2,11 @@
 # Benchmark: `cargo xpipeline push --no-watch` against `git push` with the AWS-documented
 # `aws codecommit credential-helper`, on the local sandbox, pushing the same repository
 # (FILES files, COMMITS commits) with credentials of the same assumed source-account role.
-# Each run pushes everything: the branches are deleted from the sandbox's bare repositories
-# (untimed) between runs.
+# Each full run pushes everything: the branches are deleted from the sandbox's bare
+# repositories (untimed) between runs. Then RUNS incremental pushes of INCREMENT new commits.
 #
 #   benchmarks/push.sh                      # 2,000 files, 200 commits, 5 runs
-#   RUNS=3 FILES=500 COMMITS=50 benchmarks/push.sh
+#   RUNS=3 FILES=500 COMMITS=50 INCREMENT=5 benchmarks/push.sh
 #   XPIPELINE_BIN=target/release/cargo-xpipeline benchmarks/push.sh
 #
 # Needs git, curl, python3 and the AWS CLI (`aws`). Prints one line per run and the medians.
@@ -150,5 +150,31 @@ for run in $(seq "$RUNS"); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mx=$(median "${xs[@]}") mg=$(median "${gs[@]}") mp=$(median "${xg[@]}")
-printf 'median: cargo xpipeline push %.2fs (git transfer %.2fs), git push + credential-helper %.2fs, ratio %.2f (below 1: faster than the git CLI)\n' \
+printf 'median, full push: cargo xpipeline push %.2fs (git transfer %.2fs), git push + credential-helper %.2fs, ratio %.2f (below 1: faster than the git CLI)\n' \
   "$mx" "$mp" "$mg" "$(echo "$mx / $mg" | bc -l)"
+
+# Incremental: INCREMENT new commits (10 files each) on top of what both remotes already have.
+INCREMENT=${INCREMENT:-5}
+xs=() gs=()
+for run in $(seq "$RUNS"); do
+  for c in $(seq "$INCREMENT"); do
+    for k in $(seq 0 9); do
+      i=$(( (run * 997 + c * 10 + k) % FILES ))
+      echo "// increment $run.$c" >>"$src/src/m$(printf %02d $((i % 40)))/f$(printf %04d $i).rs"
+    done
+    gitc commit -q -a -m "increment $run.$c"
+  done
+  t0=$(now)
+  xpipeline push --no-watch >"$work/x.out" 2>"$work/x.err" || { cat "$work/x.err" >&2; exit 1; }
+  t1=$(now)
+  git_cli push -q "$endpoint/v1/repos/bench-git" main:main
+  t2=$(now)
+  x=$(echo "$t1 - $t0" | bc -l)
+  g=$(echo "$t2 - $t1" | bc -l)
+  printf 'increment %d (%d commits): cargo xpipeline push %.2fs   git push + credential-helper %.2fs   ratio %.2f\n' \
+    "$run" "$INCREMENT" "$x" "$g" "$(echo "$x / $g" | bc -l)"
+  xs+=("$x") gs+=("$g")
+done
+mx=$(median "${xs[@]}") mg=$(median "${gs[@]}")
+printf 'median, incremental push of %d commits: cargo xpipeline push %.2fs, git push + credential-helper %.2fs, ratio %.2f\n' \
+  "$INCREMENT" "$mx" "$mg" "$(echo "$mx / $mg" | bc -l)"
