@@ -78,9 +78,11 @@ where
             let e = se.err();
             (
                 e.code().map(str::to_owned),
+                // Without a message (an answer the SDK could not read), the source chain says
+                // more than the bare "unhandled error".
                 e.message()
                     .map(str::to_owned)
-                    .unwrap_or_else(|| e.to_string()),
+                    .unwrap_or_else(|| source_chain(e)),
             )
         }
         SdkError::TimeoutError(_) => (None, "the request timed out".to_owned()),
