@@ -10,40 +10,14 @@ use crate::support::sandbox::{Sandbox, Scenario};
 const PIPELINE: &str = "demo-app-pipeline";
 
 fn config(s: &Scenario, service_role_arn: &str, project: &str) -> String {
-    format!(
-        r#"[pipeline]
-name = "{PIPELINE}"
-account = "{pa}"
-region = "{region}"
-service-role-arn = "{service_role_arn}"
-
-[artifacts]
-bucket = "{bucket}"
-kms-key-arn = "{kms}"
-
-[source]
-account = "{sa}"
-repository = "{repo}"
-branch = "main"
-role-arn = "{source_role}"
-
-[build]
-project = "{project}"
-
-[build.env]
-RUST_LOG = "info"
-
-[tags]
-team = "platform"
-"#,
-        pa = s.pipeline_account,
-        region = s.region,
-        bucket = s.bucket,
-        kms = s.kms_key_arn,
-        sa = s.source_account,
-        repo = s.repository,
-        source_role = s.source_role_arn,
-    )
+    let text = s
+        .config(PIPELINE)
+        .replace(&s.service_role_arn, service_role_arn)
+        .replace(
+            &format!("project = \"{}\"", s.build_project),
+            &format!("project = \"{project}\""),
+        );
+    format!("{text}\n[build.env]\nRUST_LOG = \"info\"\n\n[tags]\nteam = \"platform\"\n")
 }
 
 /// A project whose xpipeline.toml declares the seeded scenario, committed.

@@ -11,35 +11,11 @@ use crate::support::sandbox::{Sandbox, Scenario};
 
 /// xpipeline.toml for the seeded scenario; `extra` is appended (e.g. a [push] table).
 fn config(sc: &Scenario, repository: &str, extra: &str) -> String {
-    format!(
-        r#"[pipeline]
-name = "push-test-pipeline"
-account = "{pa}"
-region = "{region}"
-service-role-arn = "{service_role}"
-
-[artifacts]
-bucket = "{bucket}"
-kms-key-arn = "{kms}"
-
-[source]
-account = "{sa}"
-repository = "{repository}"
-branch = "main"
-role-arn = "{source_role}"
-
-[build]
-project = "{project}"
-{extra}"#,
-        pa = sc.pipeline_account,
-        sa = sc.source_account,
-        region = sc.region,
-        service_role = sc.service_role_arn,
-        bucket = sc.bucket,
-        kms = sc.kms_key_arn,
-        source_role = sc.source_role_arn,
-        project = sc.build_project,
-    )
+    let declared = format!("repository = \"{}\"", sc.repository);
+    let text = sc
+        .config("push-test-pipeline")
+        .replace(&declared, &format!("repository = \"{repository}\""));
+    format!("{text}{extra}")
 }
 
 /// A project whose xpipeline.toml points at the scenario, committed.

@@ -13,36 +13,7 @@ use fixture::{Sandbox, Scenario};
 const PIPELINE: &str = "demo-app-pipeline";
 
 pub(crate) fn config(s: &Scenario) -> String {
-    format!(
-        r#"[pipeline]
-name = "{PIPELINE}"
-account = "{pa}"
-region = "{region}"
-service-role-arn = "{role}"
-
-[artifacts]
-bucket = "{bucket}"
-kms-key-arn = "{kms}"
-
-[source]
-account = "{sa}"
-repository = "{repo}"
-branch = "main"
-role-arn = "{source_role}"
-
-[build]
-project = "{project}"
-"#,
-        pa = s.pipeline_account,
-        region = s.region,
-        role = s.service_role_arn,
-        bucket = s.bucket,
-        kms = s.kms_key_arn,
-        sa = s.source_account,
-        repo = s.repository,
-        source_role = s.source_role_arn,
-        project = s.build_project,
-    )
+    s.config(PIPELINE)
 }
 
 /// A project declaring the seeded scenario, its commit on branch main of the sandbox's

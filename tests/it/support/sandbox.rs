@@ -44,6 +44,42 @@ pub struct Scenario {
     pub build_project: String,
 }
 
+impl Scenario {
+    /// A complete xpipeline.toml declaring pipeline `name` over the seeded resources.
+    pub fn config(&self, name: &str) -> String {
+        format!(
+            r#"[pipeline]
+name = "{name}"
+account = "{pa}"
+region = "{region}"
+service-role-arn = "{service_role}"
+
+[artifacts]
+bucket = "{bucket}"
+kms-key-arn = "{kms}"
+
+[source]
+account = "{sa}"
+repository = "{repository}"
+branch = "main"
+role-arn = "{source_role}"
+
+[build]
+project = "{project}"
+"#,
+            pa = self.pipeline_account,
+            region = self.region,
+            service_role = self.service_role_arn,
+            bucket = self.bucket,
+            kms = self.kms_key_arn,
+            sa = self.source_account,
+            repository = self.repository,
+            source_role = self.source_role_arn,
+            project = self.build_project,
+        )
+    }
+}
+
 /// One API request the sandbox received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
