@@ -345,8 +345,11 @@ pub fn timestamp(epoch_seconds: f64) -> String {
         .unwrap_or_else(|_| format!("{epoch_seconds:.0}"))
 }
 
+/// The first 12 characters of a git commit id; any other revision (a build id, an S3
+/// version) is shown whole, since a prefix of it identifies nothing.
 pub fn short_commit(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
+    let is_commit = commit.len() > 12 && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_commit { &commit[..12] } else { commit }
 }
 
 fn revision_text(r: &Revision) -> String {
@@ -705,6 +708,15 @@ fn write_stderr(line: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_commit_ids_are_shortened() {
+        let sha = "da0bf5f728bc8c435ab4e38257bbac382923084b";
+        assert_eq!(short_commit(sha), "da0bf5f728bc");
+        let build = "xpipeline-demo-build:16bff7d0-acd0-491f-aca2-80f6edc10821";
+        assert_eq!(short_commit(build), build);
+    }
+
     use super::*;
 
     fn run(stage: &str, action: &str, status: &str, start: f64, updated: f64) -> ActionRun {
