@@ -273,6 +273,38 @@ fn a_changed_build_project_shows_in_plan_then_push_applies_it_as_one_version() {
 }
 
 #[test]
+fn a_concurrent_update_is_reported_and_nothing_is_pushed() {
+    let sandbox = Sandbox::start();
+    let (p, s) = project(&sandbox);
+    push(&p, &sandbox, &[]).success();
+    let head = sandbox.branch_head(&s.source_account, &s.repository, "main");
+    p.write(
+        "xpipeline.toml",
+        &config(&s, &s.service_role_arn, "demo-app-build-v2"),
+    );
+    p.commit_all("build with v2");
+
+    // Another writer's update lands between our GetPipeline and our UpdatePipeline.
+    sandbox.interfere(PIPELINE);
+    push(&p, &sandbox, &[])
+        .code(1)
+        .stderr_has(&format!(
+            "pipeline {PIPELINE} was changed by someone else meanwhile: UpdatePipeline made it version 3, not 2 (it was 1 when read)"
+        ))
+        .stderr_has("cargo xpipeline plan");
+    assert_eq!(
+        sandbox.branch_head(&s.source_account, &s.repository, "main"),
+        head,
+        "no commit lands when the reconcile stops"
+    );
+    assert_eq!(
+        sandbox.count("StartPipelineExecution"),
+        1,
+        "no new execution"
+    );
+}
+
+#[test]
 fn an_out_of_band_edit_shows_as_drift_and_the_next_push_restores_it() {
     let sandbox = Sandbox::start();
     let (p, s) = project(&sandbox);

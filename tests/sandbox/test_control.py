@@ -93,3 +93,12 @@ def test_bad_control_requests(sandbox):
     assert ei.value.code == 404
     assert sandbox.ctl("stage-seconds", {"seconds": 2.5}) == {"seconds": 2.5}
     assert sandbox.ctl("health")["stage_seconds"] == 2.5
+
+
+def test_interfere_lets_another_writer_update_first(sandbox, scenario):
+    cp = sandbox.client("codepipeline")
+    cp.create_pipeline(pipeline=pipeline_decl(scenario))
+    sandbox.ctl("interfere", {"pipeline": "demo"})
+    decl = pipeline_decl(scenario)
+    assert cp.update_pipeline(pipeline=decl)["pipeline"]["version"] == 3  # 1, theirs 2, ours 3
+    assert cp.update_pipeline(pipeline=decl)["pipeline"]["version"] == 4  # once only

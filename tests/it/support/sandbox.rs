@@ -346,6 +346,15 @@ impl Sandbox {
         );
     }
 
+    /// Let another writer's UpdatePipeline of `pipeline` land just before the next one.
+    pub fn interfere(&self, pipeline: &str) {
+        self.control(
+            "POST",
+            "interfere",
+            Some(&serde_json::json!({"pipeline": pipeline})),
+        );
+    }
+
     /// Keep `action` of `pipeline` in progress (in every execution) until released.
     pub fn hold(&self, pipeline: &str, action: &str) {
         self.control(

@@ -225,6 +225,10 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         advance_all()  # records until when the held actions were held
         STATE.holds.discard((pipeline, action))
         return "200 OK", {"ok": True}
+    if route == "interfere" and method == "POST":
+        (pipeline,) = _need(body, "pipeline")
+        STATE.interfere.add(pipeline)
+        return "200 OK", {"ok": True}
     if route == "stage-seconds":
         if method == "POST":
             if "seconds" not in body:

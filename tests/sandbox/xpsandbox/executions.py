@@ -858,9 +858,13 @@ def create_pipeline(self: CodePipelineResponse) -> str:
 
 def update_pipeline(self: CodePipelineResponse) -> str:
     with STATE.lock:
-        out = _orig_update_pipeline(self)
         name = (_body(self).get("pipeline") or {}).get("name")
         cp = codepipeline_backends[self.current_account][self.region].pipelines.get(name)
+        if cp is not None and name in STATE.interfere:
+            # Another writer's UpdatePipeline lands first (control API "interfere").
+            STATE.interfere.discard(name)
+            cp.pipeline["version"] += 1
+        out = _orig_update_pipeline(self)
         if cp is not None:
             _record_poll_heads(self.current_account, self.region, cp.pipeline)
         return out

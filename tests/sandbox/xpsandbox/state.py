@@ -30,6 +30,8 @@ class State:
     failures: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
     # {(pipeline, action)} held in progress until released
     holds: set[tuple[str, str]] = field(default_factory=set)
+    # pipelines whose next UpdatePipeline is preceded by another writer's update
+    interfere: set[str] = field(default_factory=set)
     # (account, region, pipeline, action) -> last branch head seen by polling
     poll_seen: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
     last_poll: float = 0.0
@@ -44,6 +46,7 @@ class State:
             self.tokens.clear()
             self.failures.clear()
             self.holds.clear()
+            self.interfere.clear()
             self.poll_seen.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
