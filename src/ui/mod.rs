@@ -17,7 +17,9 @@ pub struct Ui {
     pub format: OutputFormat,
     pub quiet: bool,
     pub verbose: u8,
-    /// Colours and spinners: stderr is a terminal (or --color always) and not --color never.
+    /// Spinners and bars: stderr is a terminal that can draw them (TERM set, not "dumb", the
+    /// rule indicatif itself applies), and neither --color never nor NO_COLOR (without
+    /// --color always) says otherwise. When false, progress is plain lines.
     pub fancy: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
@@ -25,14 +27,12 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(args: &GlobalArgs) -> Self {
-        let tty = std::io::stderr().is_terminal();
+        let drawable = std::io::stderr().is_terminal()
+            && std::env::var("TERM").is_ok_and(|t| !t.is_empty() && t != "dumb");
         let fancy = match args.color {
-            ColorChoice::Always => true,
+            ColorChoice::Always => drawable,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                tty && std::env::var_os("NO_COLOR").is_none()
-                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
-            }
+            ColorChoice::Auto => drawable && std::env::var_os("NO_COLOR").is_none(),
         };
         Ui {
             format: args.output,

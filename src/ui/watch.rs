@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -590,7 +589,7 @@ impl Renderer {
     pub fn new(ui: &Ui, layout: Layout) -> Self {
         let mode = if ui.quiet {
             Mode::Quiet
-        } else if ui.fancy && std::io::stderr().is_terminal() {
+        } else if ui.fancy {
             Mode::Fancy {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 bars: BTreeMap::new(),

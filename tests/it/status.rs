@@ -45,6 +45,31 @@ fn assert_plain(text: &str) {
 }
 
 #[test]
+fn on_a_terminal_each_action_gets_a_line_that_ends_in_a_mark() {
+    let sandbox = Sandbox::start();
+    let (p, commit) = pipeline(&sandbox);
+    let out = p
+        .cmd()
+        .args(["status", "--watch"])
+        .envs(sandbox.env())
+        .env_remove("NO_COLOR")
+        .in_terminal()
+        .run()
+        .success();
+    let screen = out.stdout;
+    assert!(
+        screen.contains("\u{1b}["),
+        "a terminal gets cursor movements:\n{screen:?}"
+    );
+    assert!(
+        screen.contains("✓ Source/Source  Succeeded in"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("✓ Build/Build  Succeeded in"), "{screen:?}");
+    assert!(screen.contains(&commit[..12]), "{screen:?}");
+}
+
+#[test]
 fn status_json_is_one_document_naming_the_pipeline_and_the_latest_execution() {
     let sandbox = Sandbox::start();
     let (p, commit) = pipeline(&sandbox);

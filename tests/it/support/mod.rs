@@ -66,6 +66,7 @@ impl Output {
 pub struct Cmd {
     cmd: Command,
     stdin: Option<String>,
+    terminal: bool,
 }
 
 pub fn xpipeline(dir: &Path) -> Cmd {
@@ -85,7 +86,11 @@ pub fn xpipeline(dir: &Path) -> Cmd {
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1");
-    Cmd { cmd, stdin: None }
+    Cmd {
+        cmd,
+        stdin: None,
+        terminal: false,
+    }
 }
 
 impl Cmd {
@@ -104,6 +109,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
     pub fn envs(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         self.cmd.envs(vars);
         self
@@ -114,8 +124,39 @@ impl Cmd {
         self
     }
 
+    /// Run under a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+    /// stdout and stderr then arrive together, in `stdout`, with CR LF line ends.
+    pub fn in_terminal(mut self) -> Self {
+        self.terminal = true;
+        self
+    }
+
+    /// The same command line, wrapped in `script -qefc '...' /dev/null`.
+    fn wrapped_in_terminal(&self) -> Command {
+        let quote = |s: &OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+        let line: Vec<String> = std::iter::once(self.cmd.get_program())
+            .chain(self.cmd.get_args())
+            .map(quote)
+            .collect();
+        let mut script = Command::new("script");
+        script.args(["-qefc", &line.join(" "), "/dev/null"]);
+        if let Some(dir) = self.cmd.get_current_dir() {
+            script.current_dir(dir);
+        }
+        for (k, v) in self.cmd.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        script
+    }
+
     pub fn run(mut self) -> Output {
         use std::io::Write;
+        if self.terminal {
+            self.cmd = self.wrapped_in_terminal();
+        }
         self.cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
