@@ -53,6 +53,7 @@ fn on_a_terminal_each_action_gets_a_line_that_ends_in_a_mark() {
         .args(["status", "--watch"])
         .envs(sandbox.env())
         .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
         .in_terminal()
         .run()
         .success();
@@ -67,6 +68,28 @@ fn on_a_terminal_each_action_gets_a_line_that_ends_in_a_mark() {
     );
     assert!(screen.contains("✓ Build/Build  Succeeded in"), "{screen:?}");
     assert!(screen.contains(&commit[..12]), "{screen:?}");
+}
+
+#[test]
+fn a_terminal_that_cannot_draw_gets_plain_lines_not_silence() {
+    let sandbox = Sandbox::start();
+    let (p, _) = pipeline(&sandbox);
+    // No TERM (or TERM=dumb): spinners cannot be drawn; the changes still show, one a line.
+    let out = p
+        .cmd()
+        .args(["status", "--watch"])
+        .envs(sandbox.env())
+        .env_remove("NO_COLOR")
+        .env_remove("TERM")
+        .in_terminal()
+        .run()
+        .success();
+    assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+    assert!(
+        out.stdout.contains("Build/Build Succeeded after"),
+        "{:?}",
+        out.stdout
+    );
 }
 
 #[test]
