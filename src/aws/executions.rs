@@ -739,7 +739,23 @@ pub async fn after_push(
         .ok()
         .map(|d| layout_of(&d));
     let view = watch_execution(client, &cfg.pipeline.name, &id, layout, ui).await?;
+    if let Some(warning) = other_revision(&view, commit) {
+        ui.warn(warning);
+    }
     Ok(Followed::Ended(Box::new(view)))
+}
+
+/// A warning when the followed execution built another commit than the one pushed: a V1
+/// pipeline builds the branch head, which someone may have moved since the push.
+fn other_revision(view: &View, pushed: &str) -> Option<String> {
+    let built = &view.revision.as_ref()?.commit;
+    (built != pushed).then(|| {
+        format!(
+            "execution {} built commit {built}, not the pushed {pushed}: the branch moved after the push \
+             (a V1 pipeline builds the branch head; pipeline.type = \"V2\" builds exactly the pushed commit)",
+            view.execution_id
+        )
+    })
 }
 
 /// Follow one execution until it ends, whatever its end: the final view. Errors only when
@@ -844,6 +860,32 @@ pub async fn watch_execution(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn building_another_commit_than_the_pushed_one_is_warned_about() {
+        let mut view = View {
+            pipeline: "p".into(),
+            execution_id: "e1".into(),
+            status: "Succeeded".into(),
+            status_summary: None,
+            revision: Some(crate::ui::watch::Revision {
+                commit: "a".repeat(40),
+                summary: None,
+            }),
+            trigger: None,
+            started: None,
+            seconds: None,
+            stages: Vec::new(),
+        };
+        assert_eq!(super::other_revision(&view, &"a".repeat(40)), None);
+        let w = super::other_revision(&view, &"b".repeat(40)).unwrap();
+        assert!(
+            w.contains(&format!("built commit {}", "a".repeat(40))),
+            "{w}"
+        );
+        view.revision = None;
+        assert_eq!(super::other_revision(&view, &"b".repeat(40)), None);
+    }
+
     use super::*;
     use aws_sdk_codepipeline::types::{
         ActionExecutionOutput, ActionExecutionResult, ActionExecutionStatus, ArtifactRevision,
