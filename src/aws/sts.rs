@@ -523,7 +523,7 @@ pub fn assume_role_failure(
                 format!("{what}: {message}"),
                 format!(
                     "check push.role-arn (or source.role-arn) names an existing role; its trust policy must let your account (arn:aws:iam::{}:root) or identity call sts:AssumeRole{external}, and your identity needs sts:AssumeRole on {role}. `cargo xpipeline policies` prints both documents",
-                    account_of(base_arn).unwrap_or("<pipeline account>")
+                    crate::config::validate::account_of(base_arn).unwrap_or("<pipeline account>")
                 ),
             )
         }
@@ -543,11 +543,6 @@ pub fn assume_role_failure(
     }
 }
 
-/// The account id of an ARN.
-pub fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -564,7 +559,7 @@ mod tests {
 
     fn id(arn: &str) -> Identity {
         Identity {
-            account: account_of(arn).unwrap().to_owned(),
+            account: crate::config::validate::account_of(arn).unwrap().to_owned(),
             arn: arn.to_owned(),
         }
     }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::aws::{self, executions};
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::config::Config;
+use crate::config::validate::account_of;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 use crate::ui::watch::{self, Revision};
@@ -174,12 +175,6 @@ pub struct ExecutionRow {
     pub seconds: Option<f64>,
 }
 
-/// The account of an ARN (`arn:aws:service:region:ACCOUNT:...`).
-pub fn account_of_arn(arn: &str) -> Option<&str> {
-    let account = arn.split(':').nth(4)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
-}
-
 fn secs(t: Option<&aws_smithy_types::DateTime>) -> Option<f64> {
     t.map(|t| t.as_secs_f64())
 }
@@ -256,12 +251,12 @@ pub fn report(
         pipeline_account: pipeline
             .metadata()
             .and_then(|m| m.pipeline_arn())
-            .and_then(account_of_arn)
+            .and_then(account_of)
             .unwrap_or(&cfg.pipeline.account)
             .to_owned(),
         source_account: source
             .and_then(|a| a.role_arn())
-            .and_then(account_of_arn)
+            .and_then(account_of)
             .unwrap_or(&cfg.source.account)
             .to_owned(),
         repository: conf("RepositoryName"),
@@ -429,6 +424,7 @@ mod tests {
 
     #[test]
     fn accounts_come_from_arns() {
+        use crate::config::validate::account_of as account_of_arn;
         assert_eq!(
             account_of_arn("arn:aws:iam::222222222222:role/x"),
             Some("222222222222")

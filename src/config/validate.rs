@@ -37,6 +37,11 @@ pub fn parse_arn(s: &str) -> Option<Arn<'_>> {
     Some(arn)
 }
 
+/// The account id of an ARN, when it has one (S3 ARNs, for one, do not).
+pub fn account_of(arn: &str) -> Option<&str> {
+    parse_arn(arn).map(|a| a.account).filter(|a| is_account(a))
+}
+
 /// The AWS partition a region belongs to.
 pub fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {

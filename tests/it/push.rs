@@ -35,6 +35,24 @@ fn push(p: &Project, sb: &Sandbox, args: &[&str]) -> crate::support::Output {
         .run()
 }
 
+/// The AWS_* variables that make the binary use the credentials of an AssumeRole answer.
+fn credentials_env(assume_role_xml: &str) -> [(String, String); 3] {
+    [
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            tag(assume_role_xml, "AccessKeyId"),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            tag(assume_role_xml, "SecretAccessKey"),
+        ),
+        (
+            "AWS_SESSION_TOKEN".to_owned(),
+            tag(assume_role_xml, "SessionToken"),
+        ),
+    ]
+}
+
 /// The commit at `main` of the scenario's repository in the source account, if any.
 fn head(sb: &Sandbox, sc: &Scenario) -> Option<String> {
     sb.branch_head(&sc.source_account, &sc.repository, "main")
@@ -308,18 +326,7 @@ fn expired_base_credentials_say_how_to_refresh_them() {
     // Temporary credentials that expire in a second (the sandbox takes any duration).
     let xml = assume_role(&sb, &sc.source_role_arn, 1);
     std::thread::sleep(Duration::from_millis(1500));
-    let env: Vec<(String, String)> = sb
-        .env()
-        .into_iter()
-        .chain([
-            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                tag(&xml, "SecretAccessKey"),
-            ),
-            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
-        ])
-        .collect();
+    let env: Vec<(String, String)> = sb.env().into_iter().chain(credentials_env(&xml)).collect();
     let out = p
         .cmd()
         .args(["push", "--no-watch"])
@@ -338,18 +345,7 @@ fn credentials_of_another_account_are_refused_before_anything_happens() {
     let sc = sb.seed();
     let p = project(&sc);
     let xml = assume_role(&sb, &sc.source_role_arn, 900);
-    let env: Vec<(String, String)> = sb
-        .env()
-        .into_iter()
-        .chain([
-            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                tag(&xml, "SecretAccessKey"),
-            ),
-            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
-        ])
-        .collect();
+    let env: Vec<(String, String)> = sb.env().into_iter().chain(credentials_env(&xml)).collect();
     p.cmd()
         .args(["push", "--no-watch"])
         .envs(env)
@@ -383,15 +379,8 @@ fn the_session_is_named_after_the_local_user_and_chained_roles_get_one_hour() {
     let env: Vec<(String, String)> = sb
         .env()
         .into_iter()
-        .chain([
-            ("AWS_ACCESS_KEY_ID".to_owned(), tag(&xml, "AccessKeyId")),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                tag(&xml, "SecretAccessKey"),
-            ),
-            ("AWS_SESSION_TOKEN".to_owned(), tag(&xml, "SessionToken")),
-            ("USER".to_owned(), "Jörg Müller".to_owned()),
-        ])
+        .chain(credentials_env(&xml))
+        .chain([("USER".to_owned(), "Jörg Müller".to_owned())])
         .collect();
     p.cmd()
         .args(["push", "--no-watch"])

@@ -260,27 +260,19 @@ impl Project {
     }
 }
 
-/// A complete, valid xpipeline.toml for the given accounts and region.
+/// A complete, valid xpipeline.toml for the given accounts and region (no sandbox needed).
 pub fn valid_config(pipeline_account: &str, source_account: &str, region: &str) -> String {
-    format!(
-        r#"[pipeline]
-name = "demo-app-pipeline"
-account = "{pipeline_account}"
-region = "{region}"
-service-role-arn = "arn:aws:iam::{pipeline_account}:role/demo-app-codepipeline"
-
-[artifacts]
-bucket = "demo-app-artifacts-{pipeline_account}"
-kms-key-arn = "arn:aws:kms:{region}:{pipeline_account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-
-[source]
-account = "{source_account}"
-repository = "demo-app"
-branch = "main"
-role-arn = "arn:aws:iam::{source_account}:role/demo-app-cross-account"
-
-[build]
-project = "demo-app-build"
-"#
-    )
+    let (pa, sa) = (pipeline_account, source_account);
+    sandbox::Scenario {
+        pipeline_account: pa.to_owned(),
+        source_account: sa.to_owned(),
+        region: region.to_owned(),
+        service_role_arn: format!("arn:aws:iam::{pa}:role/demo-app-codepipeline"),
+        kms_key_arn: format!("arn:aws:kms:{region}:{pa}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        bucket: format!("demo-app-artifacts-{pa}"),
+        repository: "demo-app".to_owned(),
+        source_role_arn: format!("arn:aws:iam::{sa}:role/demo-app-cross-account"),
+        build_project: "demo-app-build".to_owned(),
+    }
+    .config("demo-app-pipeline")
 }
