@@ -8,6 +8,8 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod git;
+pub mod model;
+pub mod settings;
 pub mod ui;
 
 use std::ffi::OsString;
@@ -35,8 +37,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             });
         }
     };
-    let ui = ui::Ui::new(&cli.global);
-    match run(cli, &ui) {
+    let env = settings::Env::from_process();
+    let ui = ui::Ui::new(&settings::Output::resolve(&cli.global, &env));
+    match run(cli, &env, &ui) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             ui.error(&e);
@@ -47,6 +50,6 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// Run one command; `Ok` carries the exit code of a command that finished (0, or 3 for a
 /// followed execution that did not succeed is reported as an `Error::Pipeline`).
-pub fn run(cli: cli::Cli, ui: &ui::Ui) -> Result<u8> {
-    commands::run(cli, ui).map(|()| error::EXIT_OK)
+pub fn run(cli: cli::Cli, env: &settings::Env, ui: &ui::Ui) -> Result<u8> {
+    commands::run(cli, env, ui).map(|()| error::EXIT_OK)
 }

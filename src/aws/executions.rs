@@ -5,7 +5,6 @@
 //! transient errors ride out until the outage lasts too long. The pure parts (pacing, error
 //! classification, matching an execution to a commit, SDK types to snapshots) are at the top.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_codepipeline::Client;
@@ -17,140 +16,17 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::aws::error_parts;
+use crate::aws::error::{Failure, classify_error, error_parts};
+use crate::aws::retry::{Pacer, backoff, random_unit};
 use crate::config::Config;
 use crate::config::{PipelineType, Trigger};
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 use crate::ui::Ui;
 use crate::ui::watch::{self, ActionError, ActionRun, Layout, Renderer, Revision, Snapshot, View};
 
 /// The name of the Source action in the declared pipeline (DESIGN.md "The pipeline it declares").
 pub const SOURCE_ACTION: &str = "Source";
-
-/// Shortest and longest wait between two ticks, in seconds.
-const MIN_INTERVAL: f64 = 1.0;
-const MAX_INTERVAL: f64 = 10.0;
-/// After a change the next one often follows (an action ends, the next starts): look again soon.
-const AFTER_CHANGE: f64 = 2.0;
-/// Each quiet tick waits this much longer than the previous one.
-const GROWTH: f64 = 1.25;
-/// Never more than this many ticks (two calls each) in any 60 seconds: at most 40 calls a minute.
-const TICKS_PER_MINUTE: usize = 20;
-/// How long CodePipeline may stay unreachable before the watch gives up (seconds).
-const OUTAGE_SECONDS: u64 = 300;
-
-// ----------------------------------------------------------------------------- pure parts
-
-/// When to look next. `tick` is called after each successful tick with its time (seconds
-/// since the watch began) and whether anything changed; it returns the seconds to wait.
-#[derive(Debug, Clone)]
-pub struct Pacer {
-    interval: f64,
-    recent: VecDeque<f64>,
-}
-
-impl Default for Pacer {
-    fn default() -> Self {
-        Pacer {
-            interval: MIN_INTERVAL / GROWTH,
-            recent: VecDeque::new(),
-        }
-    }
-}
-
-impl Pacer {
-    pub fn tick(&mut self, at: f64, changed: bool) -> f64 {
-        self.interval = if changed {
-            self.interval.clamp(MIN_INTERVAL, AFTER_CHANGE)
-        } else {
-            (self.interval * GROWTH).clamp(MIN_INTERVAL, MAX_INTERVAL)
-        };
-        self.budgeted(at, self.interval)
-    }
-
-    /// After a throttled or failed tick: wait `backoff` (already jittered), and look more
-    /// slowly afterwards when AWS asked us to.
-    pub fn failed(&mut self, at: f64, throttled: bool, backoff: f64) -> f64 {
-        if throttled {
-            self.interval = (self.interval * 2.0).min(MAX_INTERVAL);
-        }
-        self.budgeted(at, backoff.max(self.interval))
-    }
-
-    /// Record a tick at `at` and stretch `wait` so that no 60-second window holds more than
-    /// TICKS_PER_MINUTE ticks.
-    fn budgeted(&mut self, at: f64, wait: f64) -> f64 {
-        self.recent.push_back(at);
-        while self.recent.front().is_some_and(|t| *t <= at - 60.0) {
-            self.recent.pop_front();
-        }
-        let n = self.recent.len();
-        if n >= TICKS_PER_MINUTE {
-            // The next tick may come once the oldest tick that would still be in its window
-            // has left it.
-            let oldest = self.recent[n - TICKS_PER_MINUTE];
-            wait.max(oldest + 60.0 - at)
-        } else {
-            wait
-        }
-    }
-}
-
-/// How a failed call affects the watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// AWS asked us to slow down: back off and retry.
-    Throttled,
-    /// Network, timeout or a 5xx: retry; give up only after a sustained outage.
-    Transient,
-    /// Anything else (not found, access denied, a bad request): the watch cannot go on.
-    Fatal,
-}
-
-/// Classify a failure from what is known of it: the AWS error code, the HTTP status, and
-/// whether it happened before any response (network, timeout).
-pub fn classify(code: Option<&str>, http_status: Option<u16>, no_response: bool) -> Failure {
-    const THROTTLING: &[&str] = &[
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-    ];
-    if code.is_some_and(|c| THROTTLING.contains(&c)) || http_status == Some(429) {
-        Failure::Throttled
-    } else if no_response
-        || http_status.is_some_and(|s| s >= 500)
-        || code.is_some_and(|c| c == "InternalFailure" || c == "ServiceUnavailable")
-    {
-        Failure::Transient
-    } else {
-        Failure::Fatal
-    }
-}
-
-/// Exponential backoff, capped at 30 s, with "equal jitter": between half and all of it.
-/// `unit` is a number in [0, 1).
-pub fn backoff(attempt: u32, unit: f64) -> f64 {
-    let base = 2f64.powi(attempt.min(5) as i32).min(30.0);
-    base / 2.0 + base / 2.0 * unit.clamp(0.0, 1.0)
-}
-
-/// A number in [0, 1), different on every call (no rand crate for one jitter).
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
 
 /// Does `revision` (a full commit id from AWS) name `commit` (full, or a prefix of 7+)?
 pub fn same_commit(revision: &str, commit: &str) -> bool {
@@ -305,17 +181,8 @@ fn failure<E>(what: &str, err: SdkError<E, HttpResponse>) -> CallFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let http = match &err {
-        SdkError::ServiceError(se) => Some(se.raw().status().as_u16()),
-        SdkError::ResponseError(re) => Some(re.raw().status().as_u16()),
-        _ => None,
-    };
-    let no_response = matches!(
-        err,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    );
+    let kind = classify_error(&err);
     let (code, message) = error_parts(&err);
-    let kind = classify(code.as_deref(), http, no_response);
     let error = match code.as_deref() {
         Some("PipelineNotFoundException") => Error::op_hint(
             format!("{what}: {message}"),
@@ -439,6 +306,7 @@ pub async fn start_or_find(
     cfg: &Config,
     commit: &str,
     created: bool,
+    limits: &Settings,
     ui: &Ui,
 ) -> Result<String> {
     match cfg.pipeline.trigger {
@@ -453,7 +321,7 @@ pub async fn start_or_find(
                 None => start(client, cfg, commit, ui).await,
             }
         }
-        Trigger::Poll | Trigger::Events => find(client, cfg, commit, ui).await,
+        Trigger::Poll | Trigger::Events => find(client, cfg, commit, limits.find_timeout, ui).await,
     }
 }
 
@@ -590,22 +458,15 @@ async fn creation_execution(
     }
 }
 
-/// How long `find` waits for AWS to start the execution: XPIPELINE_FIND_TIMEOUT (seconds),
-/// else 5 minutes for polling (CodePipeline polls about once a minute) and 2 for events.
-fn find_timeout(trigger: Trigger) -> Duration {
-    let default = if trigger == Trigger::Poll { 300 } else { 120 };
-    Duration::from_secs(
-        std::env::var("XPIPELINE_FIND_TIMEOUT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default),
-    )
-}
-
 /// Wait for the execution AWS starts for `commit` (trigger = poll or events).
-pub async fn find(client: &Client, cfg: &Config, commit: &str, ui: &Ui) -> Result<String> {
+pub async fn find(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    limit: Duration,
+    ui: &Ui,
+) -> Result<String> {
     let name = &cfg.pipeline.name;
-    let limit = find_timeout(cfg.pipeline.trigger);
     let began = Instant::now();
     let short = watch::short_commit(commit);
     ui.status(format_args!(
@@ -668,16 +529,6 @@ fn not_started(cfg: &Config, commit: &str, limit: Duration) -> Error {
     Error::op_hint(msg, hint)
 }
 
-/// How long CodePipeline may stay unreachable: XPIPELINE_WATCH_OUTAGE (seconds), else 5 min.
-fn outage_limit() -> Duration {
-    Duration::from_secs(
-        std::env::var("XPIPELINE_WATCH_OUTAGE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(OUTAGE_SECONDS),
-    )
-}
-
 /// What `push` did about the execution of the pushed commit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Followed {
@@ -722,12 +573,13 @@ pub async fn after_push(
     commit: &str,
     created: bool,
     watch: bool,
+    limits: &Settings,
     ui: &Ui,
 ) -> Result<Followed> {
     if !watch && cfg.pipeline.trigger != Trigger::Push {
         return Ok(Followed::Nothing);
     }
-    let id = start_or_find(client, cfg, commit, created, ui).await?;
+    let id = start_or_find(client, cfg, commit, created, limits, ui).await?;
     if !watch {
         ui.status(format_args!(
             "not following it (--no-watch): `cargo xpipeline status --watch --execution {id}`"
@@ -738,7 +590,15 @@ pub async fn after_push(
     let layout = crate::aws::pipeline::render::declare(cfg)
         .ok()
         .map(|d| layout_of(&d));
-    let view = watch_execution(client, &cfg.pipeline.name, &id, layout, ui).await?;
+    let view = watch_execution(
+        client,
+        &cfg.pipeline.name,
+        &id,
+        layout,
+        limits.watch_outage,
+        ui,
+    )
+    .await?;
     if let Some(warning) = other_revision(&view, commit) {
         ui.warn(warning);
     }
@@ -766,6 +626,7 @@ pub async fn watch_execution(
     pipeline: &str,
     execution_id: &str,
     layout: Option<Layout>,
+    limit: Duration,
     ui: &Ui,
 ) -> Result<View> {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -791,7 +652,6 @@ pub async fn watch_execution(
     let mut pacer = Pacer::default();
     let mut prev: Option<Snapshot> = None;
     let mut outage: Option<(Instant, u32)> = None;
-    let limit = outage_limit();
     loop {
         let result = tokio::select! {
             r = snapshot(client, pipeline, execution_id) => r,
@@ -891,93 +751,6 @@ mod tests {
         ActionExecutionOutput, ActionExecutionResult, ActionExecutionStatus, ArtifactRevision,
         ErrorDetails, PipelineExecutionStatus, SourceRevision,
     };
-
-    #[test]
-    fn the_interval_starts_short_and_lengthens_while_nothing_changes() {
-        let mut p = Pacer::default();
-        let mut t = 0.0;
-        let mut waits = vec![];
-        for _ in 0..15 {
-            let w = p.tick(t, false);
-            waits.push(w);
-            t += w;
-        }
-        assert_eq!(waits[0], MIN_INTERVAL);
-        assert!(waits.windows(2).all(|w| w[1] >= w[0]), "{waits:?}");
-        assert_eq!(*waits.last().unwrap(), MAX_INTERVAL);
-    }
-
-    #[test]
-    fn a_change_brings_the_interval_back_down() {
-        let mut p = Pacer::default();
-        let mut t = 0.0;
-        for _ in 0..20 {
-            t += p.tick(t, false);
-        }
-        assert_eq!(p.tick(t, true), AFTER_CHANGE);
-    }
-
-    #[test]
-    fn no_minute_ever_holds_more_than_forty_calls() {
-        // Worst case: something changes on every tick.
-        let mut p = Pacer::default();
-        let mut t = 0.0;
-        let mut ticks = vec![];
-        while t < 600.0 {
-            ticks.push(t);
-            t += p.tick(t, true);
-        }
-        for (i, start) in ticks.iter().enumerate() {
-            let in_window = ticks[i..].iter().take_while(|x| **x < start + 60.0).count();
-            assert!(in_window * 2 <= 40, "{in_window} ticks from {start}");
-        }
-    }
-
-    #[test]
-    fn a_five_minute_build_costs_few_calls() {
-        let mut p = Pacer::default();
-        let (mut t, mut ticks) = (0.0, 0);
-        while t < 300.0 {
-            ticks += 1;
-            // An action ends every 100 s.
-            let changed = ticks > 1 && (t % 100.0) < 2.0;
-            t += p.tick(t, changed);
-        }
-        let per_minute = ticks as f64 * 2.0 / 5.0;
-        assert!(per_minute <= 40.0, "{per_minute} calls a minute");
-    }
-
-    #[test]
-    fn throttling_backs_off_with_jitter_and_slows_the_pace() {
-        let mut p = Pacer::default();
-        let w = p.failed(0.0, true, backoff(3, 0.5));
-        assert_eq!(w, 6.0);
-        assert!(p.interval >= 2.0 * MIN_INTERVAL / GROWTH);
-        assert_eq!(backoff(1, 0.0), 1.0);
-        assert_eq!(backoff(1, 1.0), 2.0);
-        assert_eq!(backoff(20, 1.0), 30.0);
-        let u = random_unit();
-        assert!((0.0..1.0).contains(&u));
-    }
-
-    #[test]
-    fn failures_are_classified() {
-        assert_eq!(
-            classify(Some("ThrottlingException"), Some(400), false),
-            Failure::Throttled
-        );
-        assert_eq!(classify(None, Some(429), false), Failure::Throttled);
-        assert_eq!(classify(None, Some(503), false), Failure::Transient);
-        assert_eq!(classify(None, None, true), Failure::Transient);
-        assert_eq!(
-            classify(Some("AccessDeniedException"), Some(400), false),
-            Failure::Fatal
-        );
-        assert_eq!(
-            classify(Some("PipelineExecutionNotFoundException"), Some(400), false),
-            Failure::Fatal
-        );
-    }
 
     #[test]
     fn commits_match_in_full_or_by_a_long_enough_prefix() {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::config::validate::partition_of;
+use crate::model::arn::partition_of;
 
 /// One policy document and where it goes.
 #[derive(Debug, Clone, PartialEq, Serialize)]

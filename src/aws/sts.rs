@@ -234,37 +234,6 @@ pub fn session_name(local_user: Option<&str>) -> String {
     name.chars().take(64).collect()
 }
 
-/// The local user name: from the environment, else (on Linux, where containers and CI
-/// often set none of those variables) the passwd entry of the process's uid.
-pub fn local_user() -> Option<String> {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .or_else(passwd_user)
-}
-
-#[cfg(unix)]
-fn passwd_user() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    user_of_uid(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
-}
-
-#[cfg(not(unix))]
-fn passwd_user() -> Option<String> {
-    None
-}
-
-/// The name of `uid` in /etc/passwd text (`name:x:uid:gid:...`).
-fn user_of_uid(passwd: &str, uid: u32) -> Option<String> {
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id = fields.nth(1)?.parse::<u32>().ok()?;
-        (id == uid && !name.is_empty()).then(|| name.to_owned())
-    })
-}
-
 /// The duration to ask for, capped at one hour when the base identity is an assumed role.
 pub fn duration(configured: Option<i32>, chained: bool, base_arn: &str) -> (i32, Option<String>) {
     let asked = configured.unwrap_or(DEFAULT_DURATION);
@@ -519,11 +488,16 @@ pub fn assume_role_failure(
                 Some(_) => " with the condition sts:ExternalId equal to source.external-id",
                 None => "",
             };
+            let root = match crate::model::arn::parse_arn(base_arn) {
+                Some(a) if crate::model::arn::is_account(a.account) => {
+                    crate::model::arn::account_root(a.partition, a.account)
+                }
+                _ => "arn:aws:iam::<pipeline account>:root".to_owned(),
+            };
             Error::op_hint(
                 format!("{what}: {message}"),
                 format!(
-                    "check push.role-arn (or source.role-arn) names an existing role; its trust policy must let your account (arn:aws:iam::{}:root) or identity call sts:AssumeRole{external}, and your identity needs sts:AssumeRole on {role}. `cargo xpipeline policies` prints both documents",
-                    crate::config::validate::account_of(base_arn).unwrap_or("<pipeline account>")
+                    "check push.role-arn (or source.role-arn) names an existing role; its trust policy must let your account ({root}) or identity call sts:AssumeRole{external}, and your identity needs sts:AssumeRole on {role}. `cargo xpipeline policies` prints both documents",
                 ),
             )
         }
@@ -546,20 +520,11 @@ pub fn assume_role_failure(
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn the_user_of_a_uid_is_read_from_passwd() {
-        let passwd =
-            "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
-        assert_eq!(user_of_uid(passwd, 1000).as_deref(), Some("alice"));
-        assert_eq!(user_of_uid(passwd, 0).as_deref(), Some("root"));
-        assert_eq!(user_of_uid(passwd, 42), None);
-    }
-
     use super::*;
 
     fn id(arn: &str) -> Identity {
         Identity {
-            account: crate::config::validate::account_of(arn).unwrap().to_owned(),
+            account: crate::model::arn::account_of(arn).unwrap().to_owned(),
             arn: arn.to_owned(),
         }
     }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::config::{self, validate};
+use crate::config;
 use crate::error::{Error, Result};
+use crate::settings::Env;
 use crate::ui::Ui;
 
 /// Every value init writes, resolved from flags, defaults and prompts.
@@ -61,7 +62,7 @@ impl fmt::Display for InitReport {
     }
 }
 
-pub fn run(args: &InitArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<()> {
     let meta = config::metadata(global.manifest_path.as_deref())?;
     let root = meta.workspace_root.clone().into_std_path_buf();
     let path = global
@@ -82,7 +83,7 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
             .unwrap_or_else(|| "app".to_owned()),
     };
     let mut prompt = Prompter { ui };
-    let values = resolve(args, global, &package, &root, &mut prompt)?;
+    let values = resolve(args, global, env, &package, &root, &mut prompt)?;
     let text = render(&values);
 
     // Check what would be written before writing it: a bad flag loses nothing.
@@ -150,17 +151,14 @@ impl Prompter<'_> {
 
 /// The region when --region does not give one: the environment, then the AWS profile
 /// (read from the local config file only: init works offline).
-fn profile_region(profile: Option<&str>) -> Option<String> {
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Ok(r) = std::env::var(var) {
-            if !r.is_empty() {
-                return Some(r);
-            }
-        }
+fn profile_region(profile: Option<&str>, env: &Env) -> Option<String> {
+    if let Some(r) = env.region() {
+        return Some(r.to_owned());
     }
-    let file = std::env::var_os("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".aws/config")))?;
+    let file = env
+        .aws_config_file
+        .clone()
+        .or_else(|| env.home.as_ref().map(|h| h.join(".aws/config")))?;
     let text = std::fs::read_to_string(file).ok()?;
     let profile = profile.unwrap_or("default");
     let wanted = |header: &str| {
@@ -186,6 +184,7 @@ fn profile_region(profile: Option<&str>) -> Option<String> {
 fn resolve(
     args: &InitArgs,
     global: &GlobalArgs,
+    env: &Env,
     package: &str,
     root: &Path,
     prompt: &mut Prompter<'_>,
@@ -201,7 +200,7 @@ fn resolve(
     let region = match global
         .region
         .clone()
-        .or_else(|| profile_region(global.profile.as_deref()))
+        .or_else(|| profile_region(global.profile.as_deref(), env))
     {
         Some(r) => r,
         None => prompt.ask(
@@ -209,7 +208,7 @@ fn resolve(
             "The AWS region of the pipeline and the repository",
         )?,
     };
-    let partition = validate::partition_of(&region);
+    let partition = crate::model::arn::partition_of(&region);
     let branch = match args
         .branch
         .clone()
@@ -278,7 +277,7 @@ pub fn render(v: &InitValues) -> String {
              #   aws kms describe-key --key-id alias/YOUR-ALIAS --query KeyMetadata.Arn --output text\n\
              # or let `cargo xpipeline bootstrap` create it.\n\
              # kms-key-arn = \"arn:{}:kms:{}:{}:key/KEY-ID\"",
-            validate::partition_of(&v.region),
+            crate::model::arn::partition_of(&v.region),
             v.region,
             v.pipeline_account
         ),

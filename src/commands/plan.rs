@@ -2,23 +2,24 @@
 //! xpipeline.toml declares and print the differences (or "no changes"). Never writes.
 
 use crate::aws::{self, pipeline, sts};
-use crate::cli::{GlobalArgs, PlanArgs};
+use crate::cli::PlanArgs;
 use crate::config::Config;
 use crate::error::Result;
+use crate::settings::Settings;
 use crate::ui::Ui;
 
-pub fn run(_args: &PlanArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
+pub fn run(_args: &PlanArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     let plan = aws::block_on(async {
-        let sdk = aws::sdk_config(global, cfg).await;
+        let sdk = aws::sdk_config(settings).await;
         // Credentials of another account would find no pipeline and report one "to create".
         let (sts_client, _) = sts::client(&sdk);
-        let identity = sts::caller_identity(&sts_client, global.profile.as_deref()).await?;
+        let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
         sts::check_account(&identity, cfg)?;
         ui.detail(format_args!(
             "reading pipeline {} in account {} ({}) as {}",
             cfg.pipeline.name,
             cfg.pipeline.account,
-            aws::region(global, cfg),
+            settings.region.clone(),
             identity.arn
         ));
         let client = aws_sdk_codepipeline::Client::new(&sdk);

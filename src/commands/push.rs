@@ -4,37 +4,38 @@
 //! execution after the git push.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::aws::{self, executions, pipeline, sts};
-use crate::cli::{GlobalArgs, PushArgs};
+use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::endpoint::{self, GitEndpoint};
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
+use crate::settings::Settings;
 use crate::ui::Ui;
 use crate::ui::watch::WithExecution;
 
-pub fn run(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
-    aws::block_on(push(args, global, cfg, ui))?
+pub fn run(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
+    aws::block_on(push(args, settings, cfg, ui))?
 }
 
-async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
+async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     // The local side first: a wrong branch needs no network call to be found out.
-    let repo_dir = repository_dir(global);
+    let repo_dir = settings.repo_dir.clone();
     let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
     let mfa = sts::Mfa::new(args.mfa_code.as_deref(), ui.interactive);
     mfa.ready(cfg.push.mfa_serial.as_deref())?;
 
     // One SDK configuration; the base identity must be the pipeline account's.
-    let sdk = aws::sdk_config(global, cfg).await;
+    let sdk = aws::sdk_config(settings).await;
     let (sts_client, server_clock) = sts::client(&sdk);
-    let identity = sts::caller_identity(&sts_client, global.profile.as_deref()).await?;
+    let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
     sts::check_account(&identity, cfg)?;
     if let Some(warning) = server_clock.skew_seconds().and_then(sts::clock_warning) {
         ui.warn(warning);
@@ -54,7 +55,7 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
         cfg.pipeline.name, ensured.version
     ));
 
-    let region = aws::region(global, cfg);
+    let region = settings.region.clone();
     let endpoint = git_endpoint(args, cfg, sdk.endpoint_url(), &region)?;
     ui.detail(format_args!(
         "git endpoint: {} (from {})",
@@ -62,7 +63,7 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
     ));
 
     // The source-account role, assumed in memory.
-    let request = sts::AssumeRequest::new(cfg, &identity, sts::local_user().as_deref());
+    let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user.as_deref());
     if let Some(note) = &request.note {
         ui.status(note);
     }
@@ -110,6 +111,7 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
         &pushed.commit,
         ensured.created,
         !args.no_watch,
+        settings,
         ui,
     )
     .await?;
@@ -119,15 +121,6 @@ async fn push(args: &PushArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Re
         followed.execution_id(),
     ))?;
     followed.outcome()
-}
-
-/// Where the repository to push is looked for: the directory of --manifest-path, else the
-/// current directory (xpipeline.toml may be given with --config from anywhere).
-fn repository_dir(global: &GlobalArgs) -> PathBuf {
-    match global.manifest_path.as_deref().and_then(Path::parent) {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// The branch to push; a warning when the work tree holds changes that will not be pushed.

@@ -12,22 +12,23 @@ use aws_sdk_codepipeline::types::PipelineExecutionSummary;
 use serde::Serialize;
 
 use crate::aws::{self, executions};
-use crate::cli::{GlobalArgs, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::config::Config;
-use crate::config::validate::account_of;
 use crate::error::{Error, Result};
+use crate::model::arn::account_of;
+use crate::settings::Settings;
 use crate::ui::Ui;
 use crate::ui::watch::{self, Revision};
 
 /// How many recent executions the overview lists.
 const RECENT: i32 = 10;
 
-pub fn run(args: &StatusArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
-    aws::block_on(run_async(args, global, cfg, ui))?
+pub fn run(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
+    aws::block_on(run_async(args, settings, cfg, ui))?
 }
 
-async fn run_async(args: &StatusArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui) -> Result<()> {
-    let sdk = aws::sdk_config(global, cfg).await;
+async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
+    let sdk = aws::sdk_config(settings).await;
     let client = Client::new(&sdk);
     let name = &cfg.pipeline.name;
     match (args.watch, args.execution.as_deref()) {
@@ -56,7 +57,9 @@ async fn run_async(args: &StatusArgs, global: &GlobalArgs, cfg: &Config, ui: &Ui
                     current.to_owned()
                 }
             };
-            let view = executions::watch_execution(&client, name, &id, None, ui).await?;
+            let view =
+                executions::watch_execution(&client, name, &id, None, settings.watch_outage, ui)
+                    .await?;
             ui.result(&view)?;
             match watch::failure(&view) {
                 None => Ok(()),
@@ -424,7 +427,7 @@ mod tests {
 
     #[test]
     fn accounts_come_from_arns() {
-        use crate::config::validate::account_of as account_of_arn;
+        use crate::model::arn::account_of as account_of_arn;
         assert_eq!(
             account_of_arn("arn:aws:iam::222222222222:role/x"),
             Some("222222222222")

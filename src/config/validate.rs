@@ -8,54 +8,7 @@ use toml::Spanned;
 
 use super::Diagnostics;
 use super::model::*;
-
-/// An ARN split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
-}
-
-pub fn parse_arn(s: &str) -> Option<Arn<'_>> {
-    let mut parts = s.splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let arn = Arn {
-        partition: parts.next()?,
-        service: parts.next()?,
-        region: parts.next()?,
-        account: parts.next()?,
-        resource: parts.next()?,
-    };
-    if arn.partition.is_empty() || arn.service.is_empty() || arn.resource.is_empty() {
-        return None;
-    }
-    Some(arn)
-}
-
-/// The account id of an ARN, when it has one (S3 ARNs, for one, do not).
-pub fn account_of(arn: &str) -> Option<&str> {
-    parse_arn(arn).map(|a| a.account).filter(|a| is_account(a))
-}
-
-/// The AWS partition a region belongs to.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-pub fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+use crate::model::arn::{is_account, parse_arn, partition_of};
 
 pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -654,26 +607,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arns_parse_into_parts() {
-        let a = parse_arn("arn:aws:kms:eu-west-1:111111111111:key/abc").unwrap();
-        assert_eq!(a.service, "kms");
-        assert_eq!(a.region, "eu-west-1");
-        assert_eq!(a.account, "111111111111");
-        assert_eq!(a.resource, "key/abc");
-        assert!(parse_arn("arn:aws:iam").is_none());
-        assert!(parse_arn("nope:aws:iam::1:role/x").is_none());
-    }
-
-    #[test]
     fn names_follow_aws_rules() {
         assert!(is_account("123456789012"));
         assert!(!is_account("12345"));
         assert!(!is_account("12345678901a"));
         assert!(is_region("eu-west-1") && is_region("us-gov-west-1") && is_region("cn-north-1"));
         assert!(!is_region("eu-west") && !is_region("EU-west-1") && !is_region("mars"));
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-east-1"), "aws-us-gov");
-        assert_eq!(partition_of("eu-west-1"), "aws");
         assert!(
             is_pipeline_name("a.b@c_d-e")
                 && !is_pipeline_name("a b")

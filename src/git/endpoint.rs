@@ -61,12 +61,10 @@ pub fn resolve(
 
 /// `https://git-codecommit.<region>.amazonaws.com`, `.amazonaws.com.cn` in China regions.
 pub fn regional(region: &str) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("https://git-codecommit.{region}.{suffix}")
+    format!(
+        "https://git-codecommit.{region}.{}",
+        crate::model::arn::dns_suffix(region)
+    )
 }
 
 fn parse(base: &str, repository: &str, origin: Origin) -> Result<GitEndpoint> {

@@ -207,11 +207,11 @@ pub fn decide(
     Err(Error::op_hint(
         format!(
             "refusing to push {local_branch} ({}) to {} in repository {} (account {}): the remote branch is at {}, {why}; this is not a fast-forward (non-fast-forward) and would discard those commits",
-            short(local),
+            crate::model::text::short_commit(local),
             target.branch,
             target.repository,
             target.account,
-            short(r),
+            crate::model::text::short_commit(r),
         ),
         "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
     ))
@@ -228,10 +228,6 @@ fn history(repo: &Repository, local: Oid, remote: Oid) -> History {
     } else {
         History::Diverged
     }
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(12)]
 }
 
 /// Push (or with `dry_run`, only look). `progress` sees the pack being built and sent.
@@ -393,10 +389,7 @@ fn git_failure(e: &git2::Error, req: &Request) -> Error {
 /// What an HTTP status from the git endpoint means, most likely cause first.
 pub fn http_failure(status: u16, req: &Request) -> Error {
     let t = &req.target;
-    let arn = format!(
-        "arn:aws:codecommit:{}:{}:{}",
-        t.region, t.account, t.repository
-    );
+    let arn = crate::model::arn::repository_arn(&t.region, &t.account, &t.repository);
     match status {
         401 | 403 => {
             let mut causes = vec![
@@ -413,7 +406,7 @@ pub fn http_failure(status: u16, req: &Request) -> Error {
                 Some(s) if s.abs() >= 5 * 60 => format!(
                     "the local clock is {} by {} (compared with AWS's Date header); the signature is valid for 15 minutes: set the clock (NTP)",
                     if s > 0 { "ahead" } else { "behind" },
-                    human_seconds(s.unsigned_abs())
+                    crate::model::text::duration(s.unsigned_abs() as f64)
                 ),
                 Some(s) => format!("the local clock is off (it is within {}s of AWS's, so probably not this)", s.abs()),
                 None => "the local clock is off: the signature is valid for 15 minutes".to_owned(),
@@ -453,14 +446,6 @@ pub fn http_failure(status: u16, req: &Request) -> Error {
             "the git endpoint {} answered HTTP {status} for repository {}",
             t.endpoint.url, t.repository
         )),
-    }
-}
-
-fn human_seconds(s: u64) -> String {
-    match s {
-        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
-        s => format!("{s}s"),
     }
 }
 
@@ -532,7 +517,7 @@ mod tests {
         let (perm, kms, clock) = (
             e.find("lacks codecommit:GitPush").unwrap(),
             e.find("KMS key").unwrap(),
-            e.find("the local clock is behind by 16m 40s").unwrap(),
+            e.find("the local clock is behind by 16m40s").unwrap(),
         );
         assert!(perm < kms && kms < clock, "{e}");
         let e = http_failure(403, &request(Some(3))).to_string();

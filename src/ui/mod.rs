@@ -4,12 +4,13 @@
 pub mod watch;
 
 use std::fmt::Display;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::cli::OutputFormat;
 use crate::error::{Error, Result};
+use crate::settings::Output;
 
 /// Where and how the tool talks to the user.
 #[derive(Debug, Clone)]
@@ -17,29 +18,20 @@ pub struct Ui {
     pub format: OutputFormat,
     pub quiet: bool,
     pub verbose: u8,
-    /// Spinners and bars: stderr is a terminal that can draw them (TERM set, not "dumb", the
-    /// rule indicatif itself applies), and neither --color never nor NO_COLOR (without
-    /// --color always) says otherwise. When false, progress is plain lines.
+    /// Spinners and bars; plain lines when false (see `settings::Output::fancy`).
     pub fancy: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
 }
 
 impl Ui {
-    pub fn new(args: &GlobalArgs) -> Self {
-        let drawable = std::io::stderr().is_terminal()
-            && std::env::var("TERM").is_ok_and(|t| !t.is_empty() && t != "dumb");
-        let fancy = match args.color {
-            ColorChoice::Always => drawable,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => drawable && std::env::var_os("NO_COLOR").is_none(),
-        };
+    pub fn new(output: &Output) -> Self {
         Ui {
-            format: args.output,
-            quiet: args.quiet,
-            verbose: args.verbose,
-            fancy,
-            interactive: std::io::stdin().is_terminal(),
+            format: output.format,
+            quiet: output.quiet,
+            verbose: output.verbose,
+            fancy: output.fancy,
+            interactive: output.interactive,
         }
     }
 

@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::Ui;
+pub use crate::model::text::{duration, one_line, short_commit, timestamp};
 
 /// One run of one action in the followed execution, as ListActionExecutions reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -313,42 +314,6 @@ pub fn events(prev: Option<&Snapshot>, next: &Snapshot, now: f64) -> Vec<Event> 
         out.push(exec_event);
     }
     out
-}
-
-/// Text from AWS (commit messages, error messages) made fit for one line: the first line
-/// only, every control character (ESC included) replaced by a space.
-pub fn one_line(s: &str) -> String {
-    let first = s.trim().lines().next().unwrap_or("");
-    first
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-/// "12s", "3m05s", "1h02m".
-pub fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-/// RFC 3339 UTC, to the second.
-pub fn timestamp(epoch_seconds: f64) -> String {
-    aws_smithy_types::DateTime::from_secs(epoch_seconds.floor() as i64)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_else(|_| format!("{epoch_seconds:.0}"))
-}
-
-/// The first 12 characters of a git commit id; any other revision (a build id, an S3
-/// version) is shown whole, since a prefix of it identifies nothing.
-pub fn short_commit(commit: &str) -> &str {
-    let is_commit = commit.len() > 12 && commit.bytes().all(|b| b.is_ascii_hexdigit());
-    if is_commit { &commit[..12] } else { commit }
 }
 
 fn revision_text(r: &Revision) -> String {
@@ -708,14 +673,6 @@ fn write_stderr(line: &str) {
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn only_commit_ids_are_shortened() {
-        let sha = "da0bf5f728bc8c435ab4e38257bbac382923084b";
-        assert_eq!(short_commit(sha), "da0bf5f728bc");
-        let build = "xpipeline-demo-build:16bff7d0-acd0-491f-aca2-80f6edc10821";
-        assert_eq!(short_commit(build), build);
-    }
-
     use super::*;
 
     fn run(stage: &str, action: &str, status: &str, start: f64, updated: f64) -> ActionRun {
@@ -905,14 +862,6 @@ mod tests {
             );
         }
         assert!(plain_line(0.0, &ev[0]).starts_with("1970-01-01T00:00:00Z "));
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(0.4), "0s");
-        assert_eq!(duration(59.0), "59s");
-        assert_eq!(duration(65.0), "1m05s");
-        assert_eq!(duration(3720.0), "1h02m");
     }
 
     #[test]

@@ -4,29 +4,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
-use std::time::{Duration, Instant};
 
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority,
-};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::diff::{self, Change};
 use super::render;
 use crate::aws::error_parts;
+use crate::aws::retry::{
+    IAM_PROPAGATION, QuotaIsNotThrottling, Retrying, is_iam_propagation, retry_while,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 use crate::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
-
-/// How long a fresh service role may take to become usable by CodePipeline.
-const IAM_PROPAGATION: Duration = Duration::from_secs(120);
 
 /// What `ensure` may do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -339,18 +333,12 @@ fn listed(changes: &[Change]) -> String {
     changes.iter().map(|c| format!("\n  {c}")).collect()
 }
 
-/// The pipeline's ARN when AWS did not say it (partition from the region).
+/// The pipeline's ARN when AWS did not say it.
 fn pipeline_arn(cfg: &Config) -> String {
-    let partition = if cfg.pipeline.region.starts_with("cn-") {
-        "aws-cn"
-    } else if cfg.pipeline.region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
-    format!(
-        "arn:{partition}:codepipeline:{}:{}:{}",
-        cfg.pipeline.region, cfg.pipeline.account, cfg.pipeline.name
+    crate::model::arn::pipeline_arn(
+        &cfg.pipeline.region,
+        &cfg.pipeline.account,
+        &cfg.pipeline.name,
     )
 }
 
@@ -397,7 +385,8 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 async fn create(client: &Client, cfg: &Config, plan: &Plan, ui: &Ui) -> Result<i32> {
     let what = format!("creating pipeline {}", cfg.pipeline.name);
     let tags = sdk_tags(&plan.tags)?;
-    let out = retry_iam_propagation(ui, &what, || {
+    let mut note = |r: Retrying| iam_note(ui, &what, &r);
+    let out = retry_while(IAM_PROPAGATION, is_iam_propagation, &mut note, || {
         client
             .create_pipeline()
             .pipeline(plan.declared.clone())
@@ -416,7 +405,8 @@ async fn update(client: &Client, cfg: &Config, plan: &Plan, ui: &Ui) -> Result<i
     let what = format!("updating pipeline {}", cfg.pipeline.name);
     let mut declared = plan.declared.clone();
     declared.version = plan.version;
-    let out = retry_iam_propagation(ui, &what, || {
+    let mut note = |r: Retrying| iam_note(ui, &what, &r);
+    let out = retry_while(IAM_PROPAGATION, is_iam_propagation, &mut note, || {
         client.update_pipeline().pipeline(declared.clone()).send()
     })
     .await
@@ -439,52 +429,14 @@ async fn tag(client: &Client, cfg: &Config, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// CodePipeline says a service role it cannot assume yet is "not authorized": right after the
-/// role was created that is IAM's eventual consistency, so retry that case (only) for a while.
-fn is_iam_propagation(code: Option<&str>, message: &str) -> bool {
-    code == Some("InvalidStructureException") && message.contains("not authorized")
-}
-
-/// The next wait: 2, 4, 8, 16 seconds, then 20 seconds at a time.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(2u64.saturating_pow(attempt.min(5)).min(20))
-}
-
-async fn retry_iam_propagation<T, E, R, F, Fut>(
-    ui: &Ui,
-    what: &str,
-    mut call: F,
-) -> Result<T, SdkError<E, R>>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
-{
-    let start = Instant::now();
-    let mut attempt = 1;
-    loop {
-        let err = match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) => e,
-        };
-        let (code, message) = error_parts(&err);
-        let wait = backoff(attempt);
-        if !is_iam_propagation(code.as_deref(), &message)
-            || start.elapsed() + wait > IAM_PROPAGATION
-        {
-            return Err(err);
-        }
-        ui.status(format_args!(
-            "{what}: CodePipeline cannot use the service role yet (a new IAM role takes up to \
-             {}s to propagate); retrying in {}s ({}s so far)",
-            IAM_PROPAGATION.as_secs(),
-            wait.as_secs(),
-            start.elapsed().as_secs()
-        ));
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+fn iam_note(ui: &Ui, what: &str, r: &Retrying) {
+    ui.status(format_args!(
+        "{what}: CodePipeline cannot use the service role yet (a new IAM role takes up to \
+         {}s to propagate); retrying in {}s ({}s so far)",
+        r.limit.as_secs(),
+        r.wait.as_secs(),
+        r.so_far.as_secs()
+    ));
 }
 
 fn sdk_error<E, R>(what: &str, operation: &str, err: SdkError<E, R>, cfg: &Config) -> Error
@@ -641,55 +593,6 @@ fn who_and_what(message: &str, operation: &str) -> (String, String) {
         .map(|p| p.trim_end_matches([',', '.', ';']).to_owned())
         .unwrap_or_else(|| format!("codepipeline:{operation}"));
     (identity, permission)
-}
-
-/// The SDK classes LimitExceededException as throttling and retries it; for CodePipeline it
-/// is a quota (too many pipelines, stages, actions or tags) that no retry will lift.
-#[derive(Debug)]
-struct QuotaIsNotThrottling;
-
-impl ClassifyRetry for QuotaIsNotThrottling {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let Some(Err(err)) = ctx.output_or_error() else {
-            return RetryAction::NoActionIndicated;
-        };
-        let Some(err) = err.as_operation_error() else {
-            return RetryAction::NoActionIndicated;
-        };
-        use aws_sdk_codepipeline::operation as op;
-        let code = err
-            .downcast_ref::<op::create_pipeline::CreatePipelineError>()
-            .and_then(|e| e.code())
-            .or_else(|| {
-                err.downcast_ref::<op::update_pipeline::UpdatePipelineError>()
-                    .and_then(|e| e.code())
-            })
-            .or_else(|| {
-                err.downcast_ref::<op::tag_resource::TagResourceError>()
-                    .and_then(|e| e.code())
-            })
-            .or_else(|| {
-                err.downcast_ref::<op::get_pipeline::GetPipelineError>()
-                    .and_then(|e| e.code())
-            })
-            .or_else(|| {
-                err.downcast_ref::<op::list_tags_for_resource::ListTagsForResourceError>()
-                    .and_then(|e| e.code())
-            });
-        if code == Some("LimitExceededException") {
-            RetryAction::RetryForbidden
-        } else {
-            RetryAction::NoActionIndicated
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "LimitExceededException is a quota, not throttling"
-    }
-
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
-    }
 }
 
 /// The client with `QuotaIsNotThrottling` added to its retry classifiers.
@@ -893,12 +796,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_then_levels_off() {
-        let waits: Vec<u64> = (1..8).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(waits, vec![2, 4, 8, 16, 20, 20, 20]);
-    }
-
-    #[test]
     fn a_version_jump_is_reported_with_the_current_diff() {
         let current = vec![Change {
             path: "stages[Build].actions[Build].configuration.ProjectName".into(),
@@ -979,7 +876,7 @@ mod tests {
             .retry_config(
                 aws_smithy_types::retry::RetryConfig::standard()
                     .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(1)),
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
             )
             .build();
         Client::from_conf(conf)

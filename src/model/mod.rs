@@ -1,0 +1,6 @@
+//! The pure model: ARNs and partitions, the pipeline declaration and its diff, the execution
+//! model, the policy documents and the text helpers every message shares. No SDK client, no
+//! I/O, no terminal: data in, data out, unit-tested without a network.
+
+pub mod arn;
+pub mod text;

@@ -1,0 +1,269 @@
+//! Settings: the command line, the environment and xpipeline.toml resolved once, in a
+//! documented order, into values the commands pass down. This is the only module that reads
+//! the process environment (`Env::from_process`); nothing below `commands/` does.
+//!
+//! Order: a flag wins over its environment variable, which wins over xpipeline.toml, which
+//! wins over the built-in default. The region is the exception: xpipeline.toml declares it,
+//! so a `--region` or `AWS_REGION` that names another one is a usage error, not an override.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::config::{Config, Trigger};
+use crate::error::{Error, Result};
+
+/// The environment variables the tool reads, read once at start-up. Tests build one by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub aws_region: Option<String>,
+    pub aws_default_region: Option<String>,
+    pub aws_config_file: Option<PathBuf>,
+    pub aws_max_attempts: Option<String>,
+    pub home: Option<PathBuf>,
+    pub term: Option<String>,
+    pub no_color: bool,
+    /// USER, USERNAME or LOGNAME, the first one set.
+    pub user: Option<String>,
+    pub find_timeout: Option<String>,
+    pub watch_outage: Option<String>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Env {
+            aws_region: var("AWS_REGION"),
+            aws_default_region: var("AWS_DEFAULT_REGION"),
+            aws_config_file: std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from),
+            aws_max_attempts: var("AWS_MAX_ATTEMPTS"),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            term: std::env::var("TERM").ok(),
+            no_color: std::env::var_os("NO_COLOR").is_some(),
+            user: ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| var(k)),
+            find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
+            watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
+        }
+    }
+
+    /// The region the environment names: AWS_REGION, else AWS_DEFAULT_REGION.
+    pub fn region(&self) -> Option<&str> {
+        self.aws_region
+            .as_deref()
+            .or(self.aws_default_region.as_deref())
+    }
+}
+
+/// How the tool talks to the user: what `Ui` is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: OutputFormat,
+    pub quiet: bool,
+    pub verbose: u8,
+    /// Spinners and bars: stderr is a terminal that can draw them (TERM set, not "dumb", the
+    /// rule indicatif itself applies), and neither --color never nor NO_COLOR (without
+    /// --color always) says otherwise. When false, progress is plain lines.
+    pub fancy: bool,
+    /// Standard input is a terminal: prompts are allowed.
+    pub interactive: bool,
+}
+
+impl Output {
+    pub fn resolve(global: &GlobalArgs, env: &Env) -> Output {
+        let drawable = std::io::stderr().is_terminal()
+            && env
+                .term
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && t != "dumb");
+        let fancy = match global.color {
+            ColorChoice::Always => drawable,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => drawable && !env.no_color,
+        };
+        Output {
+            format: global.output,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            fancy,
+            interactive: std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+/// Everything a command that works against AWS needs besides xpipeline.toml itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub output: Output,
+    pub profile: Option<String>,
+    /// The region of every call: pipeline.region (a different --region or AWS_REGION stops).
+    pub region: String,
+    /// --endpoint-url or AWS_ENDPOINT_URL: a local emulator serves every service.
+    pub endpoint_url: Option<String>,
+    /// AWS_MAX_ATTEMPTS, else the SDK's standard 3.
+    pub max_attempts: u32,
+    /// How long to wait for the execution AWS starts (trigger = poll or events).
+    pub find_timeout: Duration,
+    /// How long CodePipeline may stay unreachable before a watch gives up.
+    pub watch_outage: Duration,
+    /// The local user, for the default STS session name.
+    pub local_user: Option<String>,
+    /// Where the repository to push is looked for.
+    pub repo_dir: PathBuf,
+}
+
+/// The watch gives up after CodePipeline has not answered for this long.
+pub const DEFAULT_WATCH_OUTAGE: Duration = Duration::from_secs(300);
+
+impl Settings {
+    /// Resolve the settings of a command that reads xpipeline.toml.
+    pub fn resolve(global: &GlobalArgs, env: &Env, cfg: &Config) -> Result<Settings> {
+        let declared = &cfg.pipeline.region;
+        let region = match (global.region.as_deref(), env.aws_region.as_deref()) {
+            (Some(flag), _) if flag != declared => {
+                return Err(region_mismatch("--region", flag, declared, cfg));
+            }
+            (None, Some(var)) if var != declared => {
+                return Err(region_mismatch("AWS_REGION", var, declared, cfg));
+            }
+            _ => declared.clone(),
+        };
+        let find_default = if cfg.pipeline.trigger == Trigger::Poll {
+            300
+        } else {
+            120
+        };
+        Ok(Settings {
+            output: Output::resolve(global, env),
+            profile: global.profile.clone(),
+            region,
+            endpoint_url: global.endpoint_url.clone(),
+            max_attempts: number(
+                "AWS_MAX_ATTEMPTS",
+                env.aws_max_attempts.as_deref(),
+                3,
+                1..=100,
+            )?,
+            find_timeout: Duration::from_secs(number(
+                "XPIPELINE_FIND_TIMEOUT",
+                env.find_timeout.as_deref(),
+                find_default,
+                1..=86_400,
+            )?),
+            watch_outage: Duration::from_secs(number(
+                "XPIPELINE_WATCH_OUTAGE",
+                env.watch_outage.as_deref(),
+                DEFAULT_WATCH_OUTAGE.as_secs(),
+                1..=86_400,
+            )?),
+            local_user: env.user.clone().or_else(passwd_user),
+            repo_dir: repository_dir(global.manifest_path.as_deref()),
+        })
+    }
+}
+
+fn region_mismatch(source: &str, given: &str, declared: &str, cfg: &Config) -> Error {
+    Error::usage(format!(
+        "{source} is {given} but pipeline.region in {} is {declared}: the pipeline, repository, \
+         bucket and key all live in {declared}; drop {source} (or set it to {declared}), or change \
+         pipeline.region",
+        crate::config::display_path(&cfg.path)
+    ))
+}
+
+/// A whole number from the environment within `range`, else `default`.
+fn number<T>(
+    name: &str,
+    value: Option<&str>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    match v.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "{name}={v:?} is not a whole number from {} to {}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// Where the repository to push is looked for: the directory of --manifest-path, else the
+/// current directory (xpipeline.toml may be given with --config from anywhere).
+pub fn repository_dir(manifest_path: Option<&Path>) -> PathBuf {
+    match manifest_path.and_then(Path::parent) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The local user name when no USER/USERNAME/LOGNAME is set (on Linux, where containers and
+/// CI often set none of those): the passwd entry of the process's uid.
+#[cfg(unix)]
+fn passwd_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    user_of_uid(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
+}
+
+#[cfg(not(unix))]
+fn passwd_user() -> Option<String> {
+    None
+}
+
+/// The name of `uid` in /etc/passwd text (`name:x:uid:gid:...`).
+fn user_of_uid(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_of_a_uid_is_read_from_passwd() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(user_of_uid(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(user_of_uid(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_of_uid(passwd, 42), None);
+    }
+
+    #[test]
+    fn numbers_from_the_environment_are_checked() {
+        assert_eq!(number("X", None, 5u64, 1..=10).unwrap(), 5);
+        assert_eq!(number("X", Some(" 7 "), 5u64, 1..=10).unwrap(), 7);
+        let e = number("XPIPELINE_FIND_TIMEOUT", Some("soon"), 5u64, 1..=10)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "XPIPELINE_FIND_TIMEOUT=\"soon\" is not a whole number from 1 to 10"
+        );
+        assert!(number("X", Some("0"), 5u64, 1..=10).is_err());
+    }
+
+    #[test]
+    fn the_repository_is_next_to_the_manifest() {
+        assert_eq!(repository_dir(None), PathBuf::from("."));
+        assert_eq!(
+            repository_dir(Some(Path::new("Cargo.toml"))),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            repository_dir(Some(Path::new("a/b/Cargo.toml"))),
+            PathBuf::from("a/b")
+        );
+    }
+}
