@@ -587,7 +587,7 @@ pub async fn after_push(
         return Ok(Followed::Started(id));
     }
     // The pipeline was just reconciled to the declaration: its layout costs no call.
-    let layout = crate::aws::pipeline::render::declare(cfg)
+    let layout = crate::model::pipeline::declare::declare(cfg)
         .ok()
         .map(|d| layout_of(&d));
     let view = watch_execution(

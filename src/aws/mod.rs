@@ -4,7 +4,6 @@
 pub mod error;
 pub mod executions;
 pub mod pipeline;
-pub mod policies;
 pub mod retry;
 pub mod sts;
 

@@ -4,6 +4,7 @@ mod init;
 mod plan;
 mod policies;
 mod push;
+mod reconcile;
 mod status;
 
 use crate::cli::{Cli, Command};

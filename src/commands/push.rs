@@ -10,13 +10,15 @@ use std::time::{Duration, SystemTime};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::aws::{self, executions, pipeline, sts};
+use super::reconcile;
+use crate::aws::{self, executions, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::endpoint::{self, GitEndpoint};
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
+use crate::model::pipeline::plan::Options;
 use crate::settings::Settings;
 use crate::ui::Ui;
 use crate::ui::watch::WithExecution;
@@ -45,11 +47,11 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     // The pipeline first, so that no commit lands without its pipeline. `created` tells the
     // execution-following code that AWS already started an execution by itself.
     let pipeline_client = aws_sdk_codepipeline::Client::new(&sdk);
-    let options = pipeline::EnsureOptions {
+    let options = Options {
         adopt: args.adopt,
         dry_run: args.dry_run,
     };
-    let ensured = pipeline::ensure(&pipeline_client, cfg, options, ui).await?;
+    let ensured = reconcile::ensure(&pipeline_client, cfg, options, ui).await?;
     ui.detail(format_args!(
         "pipeline {} at version {}",
         cfg.pipeline.name, ensured.version

@@ -1,5 +1,5 @@
-//! The pipeline xpipeline.toml declares (DESIGN.md "The pipeline it declares"), as the SDK type
-//! CreatePipeline/UpdatePipeline take, and any pipeline declaration as the JSON of the API (the
+//! The pipeline xpipeline.toml declares — a list of stages, each a list of actions — as the
+//! SDK type CreatePipeline/UpdatePipeline take, and any pipeline declaration as the JSON of the API (the
 //! article's shape), which is what the diff compares. Pure: data in, data out.
 
 use aws_sdk_codepipeline::types::{
@@ -20,12 +20,59 @@ pub const BUILD_NAMESPACE: &str = "BuildVariables";
 
 /// The pipeline declared by `cfg`, ready for CreatePipeline or UpdatePipeline.
 pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
+    let store = ArtifactStore::builder()
+        .r#type(ArtifactStoreType::S3)
+        .location(&cfg.artifacts.bucket)
+        .encryption_key(
+            EncryptionKey::builder()
+                .id(&cfg.artifacts.kms_key_arn)
+                .r#type(EncryptionKeyType::Kms)
+                .build()
+                .map_err(built)?,
+        )
+        .build()
+        .map_err(built)?;
+
+    let mut pipeline = PipelineDeclaration::builder()
+        .name(&cfg.pipeline.name)
+        .role_arn(&cfg.pipeline.service_role_arn)
+        .artifact_store(store)
+        .set_stages(Some(stages(cfg)?))
+        .pipeline_type(match cfg.pipeline.pipeline_type {
+            CfgType::V1 => PipelineType::V1,
+            CfgType::V2 => PipelineType::V2,
+        });
+    if let Some(mode) = cfg.pipeline.execution_mode {
+        pipeline = pipeline.execution_mode(ExecutionMode::from(mode.as_str()));
+    }
+    pipeline.build().map_err(built)
+}
+
+/// The declared stages, in order. Each stage is one entry: a new stage kind is a new entry.
+pub fn stages(cfg: &Config) -> Result<Vec<StageDeclaration>> {
+    [
+        (SOURCE_STAGE, vec![source_action(cfg)?]),
+        (BUILD_STAGE, vec![build_action(cfg)?]),
+    ]
+    .into_iter()
+    .map(|(name, actions)| {
+        StageDeclaration::builder()
+            .name(name)
+            .set_actions(Some(actions))
+            .build()
+            .map_err(built)
+    })
+    .collect()
+}
+
+/// The Source action: CodeCommit in the source account, through source.role-arn.
+fn source_action(cfg: &Config) -> Result<ActionDeclaration> {
     let poll = if cfg.pipeline.trigger == Trigger::Poll {
         "true"
     } else {
         "false"
     };
-    let source = ActionDeclaration::builder()
+    ActionDeclaration::builder()
         .name(SOURCE_STAGE)
         .action_type_id(type_id(ActionCategory::Source, "CodeCommit")?)
         .run_order(1)
@@ -40,7 +87,11 @@ pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
                 .map_err(built)?,
         )
         .build()
-        .map_err(built)?;
+        .map_err(built)
+}
+
+/// The Build action: CodeBuild's project of build.project, with [build.env].
+fn build_action(cfg: &Config) -> Result<ActionDeclaration> {
     let mut build = ActionDeclaration::builder()
         .name(BUILD_STAGE)
         .action_type_id(type_id(ActionCategory::Build, "CodeBuild")?)
@@ -62,35 +113,7 @@ pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
     if let Some(env) = codebuild_env(cfg) {
         build = build.configuration("EnvironmentVariables", env);
     }
-    let build = build.build().map_err(built)?;
-
-    let store = ArtifactStore::builder()
-        .r#type(ArtifactStoreType::S3)
-        .location(&cfg.artifacts.bucket)
-        .encryption_key(
-            EncryptionKey::builder()
-                .id(&cfg.artifacts.kms_key_arn)
-                .r#type(EncryptionKeyType::Kms)
-                .build()
-                .map_err(built)?,
-        )
-        .build()
-        .map_err(built)?;
-
-    let mut pipeline = PipelineDeclaration::builder()
-        .name(&cfg.pipeline.name)
-        .role_arn(&cfg.pipeline.service_role_arn)
-        .artifact_store(store)
-        .stages(stage(SOURCE_STAGE, source)?)
-        .stages(stage(BUILD_STAGE, build)?)
-        .pipeline_type(match cfg.pipeline.pipeline_type {
-            CfgType::V1 => PipelineType::V1,
-            CfgType::V2 => PipelineType::V2,
-        });
-    if let Some(mode) = cfg.pipeline.execution_mode {
-        pipeline = pipeline.execution_mode(ExecutionMode::from(mode.as_str()));
-    }
-    pipeline.build().map_err(built)
+    build.build().map_err(built)
 }
 
 /// [build.env] as CodeBuild's `EnvironmentVariables` action configuration: a JSON list string.
@@ -113,14 +136,6 @@ fn type_id(category: ActionCategory, provider: &str) -> Result<ActionTypeId> {
         .owner(ActionOwner::Aws)
         .provider(provider)
         .version("1")
-        .build()
-        .map_err(built)
-}
-
-fn stage(name: &str, action: ActionDeclaration) -> Result<StageDeclaration> {
-    StageDeclaration::builder()
-        .name(name)
-        .actions(action)
         .build()
         .map_err(built)
 }

@@ -1,7 +1,7 @@
 //! The structural diff between the declared and the live pipeline, after normalising what AWS
 //! fills in or hides: default runOrder 1, empty lists and maps, absent pipelineType (V1) and
 //! executionMode (SUPERSEDED), an action region equal to the pipeline's, masked `****` values,
-//! version and metadata. Pure: JSON in (see `render::to_json`), a list of changes out.
+//! version and metadata. Pure: JSON in (see `declare::to_json`), a list of changes out.
 
 use std::collections::BTreeMap;
 use std::fmt;
