@@ -1,14 +1,15 @@
 //! STS: who the base credentials belong to (GetCallerIdentity, checked against
 //! pipeline.account) and the source-account role `push` assumes (AssumeRole with external id,
-//! session name, duration and MFA), refreshed minutes before it expires. The temporary
-//! credentials live only in memory, inside types whose Debug shows no secret.
+//! session name, duration and MFA). The temporary credentials live only in memory, inside
+//! types whose Debug shows no secret. Never prompts: the MFA code comes from the command.
 
 use std::fmt;
-use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::Client;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -22,11 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::aws::error_parts;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::sign::SigningKey;
 
-/// Assumed credentials are renewed when fewer than this many remain: a push that starts with
-/// seconds left would fail half way.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The session duration asked for when push.duration-seconds is not set.
 pub const DEFAULT_DURATION: i32 = 3600;
 /// AWS caps a session assumed with assumed-role credentials (role chaining) at one hour.
@@ -247,77 +244,61 @@ pub fn duration(configured: Option<i32>, chained: bool, base_arn: &str) -> (i32,
     }
 }
 
-/// Temporary credentials of the assumed role. Nothing secret in Debug or Display.
-pub struct TemporaryCredentials {
-    pub access_key_id: String,
-    secret_access_key: SecretString,
-    session_token: SecretString,
-    pub expires: SystemTime,
+/// The assumed source-account role: its credentials as the SDK's own value type, which signs
+/// the git password (`git::sign`) and can back SDK clients in the source account
+/// (`provider`). Debug shows neither the secret nor the key id (the SDK type's Debug shows
+/// the key id, which names the session: it stays out of logs too).
+pub struct SourceSession {
+    credentials: Credentials,
+    pub role_arn: String,
 }
 
-impl TemporaryCredentials {
-    pub fn new(
-        access_key_id: String,
-        secret_access_key: SecretString,
-        session_token: SecretString,
-        expires: SystemTime,
-    ) -> TemporaryCredentials {
-        TemporaryCredentials {
-            access_key_id,
-            secret_access_key,
-            session_token,
-            expires,
-        }
+impl SourceSession {
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
-    /// What the CodeCommit git password is signed with.
-    pub fn signing_key(&self) -> SigningKey<'_> {
-        SigningKey {
-            access_key_id: &self.access_key_id,
-            secret_access_key: &self.secret_access_key,
-            session_token: Some(&self.session_token),
-        }
-    }
-
-    /// Still valid for at least `margin` at `now`.
-    pub fn valid_for(&self, margin: Duration, now: SystemTime) -> bool {
-        self.expires
-            .duration_since(now)
-            .is_ok_and(|left| left >= margin)
+    /// A credentials provider for SDK clients in the source account.
+    pub fn provider(&self) -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(self.credentials.clone())
     }
 }
 
-impl fmt::Debug for TemporaryCredentials {
+impl fmt::Debug for SourceSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key id is not secret by itself, but it names the session: keep it out of logs.
-        f.debug_struct("TemporaryCredentials")
-            .field("access_key_id", &"[REDACTED]")
-            .field("secret_access_key", &self.secret_access_key)
-            .field("session_token", &self.session_token)
+        f.debug_struct("SourceSession")
+            .field("role_arn", &self.role_arn)
+            .field("credentials", &"[REDACTED]")
             .field(
                 "expires",
-                &DateTime::from(self.expires).fmt(Format::DateTime).ok(),
+                &self
+                    .credentials
+                    .expiry()
+                    .and_then(|t| DateTime::from(t).fmt(Format::DateTime).ok()),
             )
             .finish()
     }
 }
 
+/// Asks the user for a secret (the MFA code); given by the command, which owns the terminal.
+pub type AskSecret = Box<dyn FnMut(&str) -> Result<SecretString> + Send>;
+
 /// Where a one-time MFA code comes from.
 pub enum Mfa {
     /// --mfa-code or XPIPELINE_MFA_CODE: good for one AssumeRole.
     Given(Option<SecretString>),
-    /// Ask on the terminal, each time one is needed.
-    Prompt,
+    /// Ask the user, each time one is needed.
+    Prompt(AskSecret),
     /// Neither: an error when push.mfa-serial asks for one.
     Unavailable,
 }
 
 impl Mfa {
-    pub fn new(given: Option<&str>, interactive: bool) -> Mfa {
-        match given {
-            Some(code) => Mfa::Given(Some(SecretString::from(code.trim()))),
-            None if interactive => Mfa::Prompt,
-            None => Mfa::Unavailable,
+    pub fn new(given: Option<&str>, ask: Option<AskSecret>) -> Mfa {
+        match (given, ask) {
+            (Some(code), _) => Mfa::Given(Some(SecretString::from(code.trim()))),
+            (None, Some(ask)) => Mfa::Prompt(ask),
+            (None, None) => Mfa::Unavailable,
         }
     }
 
@@ -334,11 +315,11 @@ impl Mfa {
         let code = match self {
             Mfa::Given(code) => code.take().ok_or_else(|| {
                 Error::op_hint(
-                    format!("the assumed role needs renewing and the MFA code of {serial} was already used"),
+                    format!("the MFA code of {serial} was already used"),
                     "run the command again with a fresh --mfa-code, or run it on a terminal to be asked",
                 )
             })?,
-            Mfa::Prompt => prompt(&format!("MFA code for {serial}: "))?,
+            Mfa::Prompt(ask) => ask(&format!("MFA code for {serial}: "))?,
             Mfa::Unavailable => return Err(no_mfa_code(serial)),
         };
         check_mfa_code(code.expose_secret())?;
@@ -363,67 +344,18 @@ pub fn check_mfa_code(code: &str) -> Result<()> {
     }
 }
 
-fn prompt(question: &str) -> Result<SecretString> {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question}");
-    let _ = err.flush();
-    drop(err);
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::op(format!("cannot read the MFA code from the terminal: {e}")))?;
-    Ok(SecretString::from(line.trim()))
-}
-
-/// The assumed source-account role: assumes it once, and again when it nears expiry.
-pub struct RoleSession {
-    client: Client,
-    request: AssumeRequest,
-    mfa: Mfa,
-    base_arn: String,
-    current: TemporaryCredentials,
-}
-
-impl fmt::Debug for RoleSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RoleSession")
-            .field("request", &self.request)
-            .field("current", &self.current)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RoleSession {
-    /// AssumeRole now.
-    pub async fn start(
-        client: &Client,
-        request: AssumeRequest,
-        mut mfa: Mfa,
-        base: &Identity,
-    ) -> Result<RoleSession> {
-        let current = assume(client, &request, &mut mfa, &base.arn).await?;
-        Ok(RoleSession {
-            client: client.clone(),
-            request,
-            mfa,
-            base_arn: base.arn.clone(),
-            current,
-        })
-    }
-
-    pub fn request(&self) -> &AssumeRequest {
-        &self.request
-    }
-
-    /// Credentials good for at least `REFRESH_MARGIN`, assuming the role again if need be.
-    pub async fn fresh(&mut self) -> Result<&TemporaryCredentials> {
-        if !self.current.valid_for(REFRESH_MARGIN, SystemTime::now()) {
-            self.current =
-                assume(&self.client, &self.request, &mut self.mfa, &self.base_arn).await?;
-        }
-        Ok(&self.current)
-    }
+/// AssumeRole of the source-account role, in memory.
+pub async fn assume_role(
+    client: &Client,
+    req: &AssumeRequest,
+    mfa: &mut Mfa,
+    base: &Identity,
+) -> Result<SourceSession> {
+    let credentials = assume(client, req, mfa, &base.arn).await?;
+    Ok(SourceSession {
+        credentials,
+        role_arn: req.role_arn.clone(),
+    })
 }
 
 async fn assume(
@@ -431,7 +363,7 @@ async fn assume(
     req: &AssumeRequest,
     mfa: &mut Mfa,
     base_arn: &str,
-) -> Result<TemporaryCredentials> {
+) -> Result<Credentials> {
     let mut call = client
         .assume_role()
         .role_arn(&req.role_arn)
@@ -452,12 +384,13 @@ async fn assume(
             req.role_arn
         ))
     })?;
-    Ok(TemporaryCredentials {
-        access_key_id: c.access_key_id,
-        secret_access_key: SecretString::from(c.secret_access_key),
-        session_token: SecretString::from(c.session_token),
-        expires: SystemTime::try_from(c.expiration).unwrap_or_else(|_| SystemTime::now()),
-    })
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        SystemTime::try_from(c.expiration).ok(),
+        "xpipeline-assume-role",
+    ))
 }
 
 fn assume_role_error<E, R>(err: &SdkError<E, R>, req: &AssumeRequest, base_arn: &str) -> Error
@@ -568,7 +501,7 @@ mod tests {
         for bad in ["12345", "1234567", "12345a", ""] {
             assert_eq!(check_mfa_code(bad).unwrap_err().exit_code(), 2);
         }
-        let mut m = Mfa::new(None, false);
+        let mut m = Mfa::new(None, None);
         assert!(m.ready(None).is_ok());
         assert_eq!(
             m.ready(Some("arn:aws:iam::1:mfa/a"))
@@ -576,11 +509,17 @@ mod tests {
                 .exit_code(),
             2
         );
-        assert!(Mfa::new(Some("12"), false).ready(Some("s")).is_err());
-        assert!(Mfa::new(None, true).ready(Some("s")).is_ok());
+        assert!(Mfa::new(Some("12"), None).ready(Some("s")).is_err());
+        let asked: AskSecret = Box::new(|q| {
+            assert_eq!(q, "MFA code for s: ");
+            Ok(SecretString::from("654321"))
+        });
+        let mut p = Mfa::new(None, Some(asked));
+        assert!(p.ready(Some("s")).is_ok());
+        assert_eq!(p.code("s").unwrap().expose_secret(), "654321");
         let err = m.code("arn:aws:iam::1:mfa/a").unwrap_err().to_string();
         assert!(err.contains("--mfa-code"), "{err}");
-        let mut m = Mfa::new(Some(" 123456 "), false);
+        let mut m = Mfa::new(Some(" 123456 "), None);
         assert_eq!(m.code("s").unwrap().expose_secret(), "123456");
         assert!(
             m.code("s")
@@ -620,17 +559,20 @@ mod tests {
 
     #[test]
     fn secrets_never_show() {
-        let c = TemporaryCredentials::new(
-            "ASIAEXAMPLEKEYID".into(),
-            SecretString::from("SECRETKEY"),
-            SecretString::from("SESSIONTOKEN"),
-            SystemTime::now(),
-        );
-        let shown = format!("{c:?}");
+        let session = SourceSession {
+            credentials: Credentials::new(
+                "ASIAEXAMPLEKEYID",
+                "SECRETKEY",
+                Some("SESSIONTOKEN".into()),
+                Some(SystemTime::now()),
+                "test",
+            ),
+            role_arn: "arn:aws:iam::222222222222:role/x".into(),
+        };
+        let shown = format!("{session:?}");
         for s in ["ASIAEXAMPLEKEYID", "SECRETKEY", "SESSIONTOKEN"] {
             assert!(!shown.contains(s), "{shown}");
         }
-        assert!(c.valid_for(Duration::ZERO, SystemTime::now() - Duration::from_secs(1)));
-        assert!(!c.valid_for(REFRESH_MARGIN, SystemTime::now()));
+        assert!(shown.contains("role/x"), "{shown}");
     }
 }

@@ -5,9 +5,8 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::reconcile;
@@ -20,8 +19,9 @@ use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Tr
 use crate::git::sign::GitCredentials;
 use crate::model::pipeline::plan::Options;
 use crate::settings::Settings;
-use crate::ui::Ui;
+use crate::ui::progress::{TransferBar, summary_line};
 use crate::ui::watch::WithExecution;
+use crate::ui::{self, Ui};
 
 pub fn run(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     aws::block_on(push(args, settings, cfg, ui))?
@@ -31,7 +31,10 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     // The local side first: a wrong branch needs no network call to be found out.
     let repo_dir = settings.repo_dir.clone();
     let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
-    let mfa = sts::Mfa::new(args.mfa_code.as_deref(), ui.interactive);
+    let ask = ui
+        .interactive
+        .then(|| Box::new(ui::read_secret) as sts::AskSecret);
+    let mut mfa = sts::Mfa::new(args.mfa_code.as_deref(), ask);
     mfa.ready(cfg.push.mfa_serial.as_deref())?;
 
     // One SDK configuration; the base identity must be the pipeline account's.
@@ -73,12 +76,11 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
         "assuming {} (session {})",
         request.role_arn, request.session_name
     ));
-    let mut session = sts::RoleSession::start(&sts_client, request, mfa, &identity).await?;
+    let session = sts::assume_role(&sts_client, &request, &mut mfa, &identity).await?;
 
     // The git push, signed for the host connected to.
-    let credentials = session.fresh().await?;
     let git_credentials = GitCredentials::sign(
-        &credentials.signing_key(),
+        session.credentials(),
         &region,
         &endpoint.host,
         &endpoint.path,
@@ -163,12 +165,12 @@ async fn git_push_with_progress(
         request.target.repository,
         request.target.account
     ));
-    let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(progress_bar);
+    let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::new);
     let reporter = bar.clone();
     let pushed = tokio::task::spawn_blocking(move || {
         let mut on_progress = |t: Transfer| {
             if let Some(bar) = &reporter {
-                show_transfer(bar, t);
+                bar.show(t);
             }
         };
         git_push::push(&request, &credentials, &mut on_progress)
@@ -176,7 +178,7 @@ async fn git_push_with_progress(
     .await
     .map_err(|e| Error::op(format!("the git push stopped unexpectedly: {e}")))?;
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        bar.finish();
     }
     let pushed = pushed?;
     if pushed.wrote {
@@ -185,52 +187,9 @@ async fn git_push_with_progress(
     Ok(pushed)
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} objects {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
-fn show_transfer(bar: &ProgressBar, t: Transfer) {
-    match t {
-        Transfer::Packing { done, total } => {
-            bar.set_prefix("packing");
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-        Transfer::Sending { done, total, bytes } => {
-            bar.set_prefix("sending");
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            let secs = bar.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!(
-                "{}, {}/s",
-                HumanBytes(bytes as u64),
-                HumanBytes((bytes as f64 / secs) as u64)
-            ));
-        }
-    }
-}
-
-/// `sent 12 objects (3.40 KiB) in 0.21s`
-pub fn summary_line(p: &Pushed) -> String {
-    format!(
-        "sent {} object{} ({}) in {:.2}s",
-        p.objects,
-        if p.objects == 1 { "" } else { "s" },
-        HumanBytes(p.bytes as u64),
-        p.elapsed.as_secs_f64()
-    )
-}
-
 /// What `push` reports on stdout.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "camelCase")]
 pub struct PushResult {
     /// The commit now at the remote branch (or that would be, with --dry-run).
     pub commit: String,

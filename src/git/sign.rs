@@ -8,10 +8,11 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_credential_types::Credentials;
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 /// The signing service name of CodeCommit.
@@ -28,19 +29,19 @@ impl GitCredentials {
     /// Sign for `host` (as connected to: with the port when the URL has one) and `path`
     /// (`/v1/repos/<name>`) at `now`.
     pub fn sign(
-        key: &SigningKey<'_>,
+        key: &Credentials,
         region: &str,
         host: &str,
         path: &str,
         now: SystemTime,
     ) -> GitCredentials {
-        let username = match key.session_token {
-            Some(token) => format!("{}%{}", key.access_key_id, token.expose_secret()),
-            None => key.access_key_id.to_owned(),
+        let username = match key.session_token() {
+            Some(token) => format!("{}%{token}", key.access_key_id()),
+            None => key.access_key_id().to_owned(),
         };
         GitCredentials {
             username: username.into(),
-            password: password(key.secret_access_key, region, host, path, now),
+            password: password(key.secret_access_key(), region, host, path, now),
         }
     }
 
@@ -59,17 +60,9 @@ impl fmt::Debug for GitCredentials {
     }
 }
 
-/// The parts of a set of AWS credentials the signature needs, borrowed.
-#[derive(Clone, Copy)]
-pub struct SigningKey<'a> {
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a SecretString,
-    pub session_token: Option<&'a SecretString>,
-}
-
 /// The password for `path` on `host` at `now` (whole seconds, UTC).
 pub fn password(
-    secret: &SecretString,
+    secret: &str,
     region: &str,
     host: &str,
     path: &str,
@@ -83,7 +76,7 @@ pub fn password(
         "AWS4-HMAC-SHA256\n{stamp}\n{date}/{region}/{SERVICE}/aws4_request\n{:x}",
         Sha256::digest(canonical.as_bytes())
     );
-    let key = generate_signing_key(secret.expose_secret(), now, region, SERVICE);
+    let key = generate_signing_key(secret, now, region, SERVICE);
     let signature = calculate_signature(key, string_to_sign.as_bytes());
     format!("{stamp}Z{signature}").into()
 }
@@ -107,6 +100,7 @@ fn whole_seconds(t: SystemTime) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn at(rfc3339: &str) -> SystemTime {
         SystemTime::try_from(DateTime::from_str(rfc3339, Format::DateTime).unwrap()).unwrap()
@@ -121,13 +115,7 @@ mod tests {
         repo: &str,
         t: &str,
     ) -> GitCredentials {
-        let secret = SecretString::from(secret);
-        let token = token.map(SecretString::from);
-        let key = SigningKey {
-            access_key_id: akid,
-            secret_access_key: &secret,
-            session_token: token.as_ref(),
-        };
+        let key = Credentials::new(akid, secret, token.map(str::to_owned), None, "test");
         GitCredentials::sign(&key, region, host, &format!("/v1/repos/{repo}"), at(t))
     }
 
@@ -200,10 +188,10 @@ mod tests {
 
     #[test]
     fn sub_second_time_is_truncated_and_the_port_is_signed() {
-        let secret = SecretString::from("secret");
+        let secret = "secret";
         let t = at("2017-12-24T11:53:20Z") + Duration::from_millis(999);
-        let with_port = password(&secret, "eu-west-1", "127.0.0.1:5000", "/v1/repos/r", t);
-        let without = password(&secret, "eu-west-1", "127.0.0.1", "/v1/repos/r", t);
+        let with_port = password(secret, "eu-west-1", "127.0.0.1:5000", "/v1/repos/r", t);
+        let without = password(secret, "eu-west-1", "127.0.0.1", "/v1/repos/r", t);
         assert!(with_port.expose_secret().starts_with("20171224T115320Z"));
         assert_ne!(with_port.expose_secret(), without.expose_secret());
     }

@@ -11,6 +11,7 @@ use crate::model::arn::partition_of;
 
 /// One policy document and where it goes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Document {
     /// The account the document belongs in.
     pub account: String,
@@ -22,6 +23,7 @@ pub struct Document {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Policies {
     pub pipeline_account: String,
     pub source_account: String,

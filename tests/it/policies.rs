@@ -25,7 +25,7 @@ fn policies_print_every_document_for_both_accounts() {
     let docs = v["documents"].as_array().unwrap();
     let attach: Vec<&str> = docs
         .iter()
-        .map(|d| d["attach_to"].as_str().unwrap())
+        .map(|d| d["attachTo"].as_str().unwrap())
         .collect();
     assert!(
         attach
@@ -44,8 +44,7 @@ fn policies_print_every_document_for_both_accounts() {
     let trust = docs
         .iter()
         .find(|d| {
-            d["attach_to"]
-                == "trust policy of arn:aws:iam::222222222222:role/demo-app-cross-account"
+            d["attachTo"] == "trust policy of arn:aws:iam::222222222222:role/demo-app-cross-account"
         })
         .unwrap();
     assert_eq!(trust["account"], "222222222222");

@@ -100,6 +100,9 @@ fn json_output_names_commit_branch_repository_and_account() {
     assert_eq!(v["account"], sc.source_account.as_str());
     assert_eq!(v["change"], "create");
     assert_eq!(v["pushed"], true);
+    // One key convention across commands: camelCase.
+    assert_eq!(v["localBranch"], "main");
+    assert_eq!(v["dryRun"], false);
 }
 
 #[test]

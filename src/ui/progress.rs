@@ -1,0 +1,62 @@
+//! The git transfer's progress: a bar on a terminal (packing, then sending with bytes and
+//! rate), and the one summary line every mode prints once the push wrote.
+
+use std::time::Duration;
+
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::git::push::{Pushed, Transfer};
+
+/// The bar of one transfer, on stderr.
+#[derive(Clone)]
+pub struct TransferBar(ProgressBar);
+
+impl TransferBar {
+    pub fn new() -> TransferBar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} objects {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        TransferBar(bar)
+    }
+
+    pub fn show(&self, t: Transfer) {
+        let bar = &self.0;
+        match t {
+            Transfer::Packing { done, total } => {
+                bar.set_prefix("packing");
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            Transfer::Sending { done, total, bytes } => {
+                bar.set_prefix("sending");
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                let secs = bar.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!(
+                    "{}, {}/s",
+                    HumanBytes(bytes as u64),
+                    HumanBytes((bytes as f64 / secs) as u64)
+                ));
+            }
+        }
+    }
+
+    pub fn finish(self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// `sent 12 objects (3.40 KiB) in 0.21s`
+pub fn summary_line(p: &Pushed) -> String {
+    format!(
+        "sent {} object{} ({}) in {:.2}s",
+        p.objects,
+        if p.objects == 1 { "" } else { "s" },
+        HumanBytes(p.bytes as u64),
+        p.elapsed.as_secs_f64()
+    )
+}
