@@ -165,7 +165,7 @@ async fn git_push_with_progress(
         request.target.repository,
         request.target.account
     ));
-    let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::new);
+    let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::start);
     let reporter = bar.clone();
     let pushed = tokio::task::spawn_blocking(move || {
         let mut on_progress = |t: Transfer| {

@@ -12,7 +12,7 @@ use crate::git::push::{Pushed, Transfer};
 pub struct TransferBar(ProgressBar);
 
 impl TransferBar {
-    pub fn new() -> TransferBar {
+    pub fn start() -> TransferBar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} objects {msg}")
