@@ -1,5 +1,5 @@
 //! The one error type of the tool. Every failure ends here; `Error::exit_code` picks the
-//! process exit code (DESIGN.md "Exit codes") and `lib::main_with_args` prints it once.
+//! process exit code (README.md "Exit codes") and `lib::main_with_args` prints it once.
 
 use std::path::PathBuf;
 

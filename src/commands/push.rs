@@ -249,7 +249,7 @@ impl fmt::Display for PushResult {
     }
 }
 
-/// The endpoint the push goes to (DESIGN.md "Command line" order).
+/// The endpoint the push goes to (the order README.md "Global options" gives).
 fn git_endpoint(
     args: &PushArgs,
     cfg: &Config,

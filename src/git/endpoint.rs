@@ -1,4 +1,4 @@
-//! Where git talks to CodeCommit. In order (DESIGN.md "Command line"): `--git-endpoint`
+//! Where git talks to CodeCommit. In order (README.md "Global options"): `--git-endpoint`
 //! (also `XPIPELINE_GIT_ENDPOINT`), source.git-endpoint, the AWS endpoint override, else the
 //! regional endpoint. The host to sign is the one connected to, with its port when the URL
 //! names one.

@@ -12,4 +12,5 @@ mod policies;
 mod push;
 mod push_follow;
 mod sandbox_fixture;
+mod settings;
 mod status;

@@ -399,7 +399,7 @@ pub(crate) mod fixture {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// The declared pipeline (DESIGN.md), created out of band; AWS starts an execution.
+    /// The declared pipeline (model::pipeline::declare), created out of band; AWS starts an execution.
     pub fn create_pipeline(sandbox: &Sandbox, s: &Scenario, name: &str) {
         let decl = serde_json::json!({
             "name": name,
