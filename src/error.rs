@@ -90,6 +90,19 @@ impl Error {
 }
 
 #[cfg(test)]
+impl Error {
+    /// The message and hint of an operation error (tests).
+    pub(crate) fn parts(&self) -> (String, String) {
+        match self {
+            Error::Operation { message, hint } => {
+                (message.clone(), hint.clone().unwrap_or_default())
+            }
+            other => panic!("not an operation error: {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -278,21 +278,7 @@ fn who_and_what(message: &str, operation: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{PipelineType, Trigger};
-    use crate::model::pipeline::declare::tests::config;
-
-    fn cfg() -> Config {
-        config(Trigger::Push, PipelineType::V2, None)
-    }
-
-    fn parts(e: &Error) -> (String, String) {
-        match e {
-            Error::Operation { message, hint } => {
-                (message.clone(), hint.clone().unwrap_or_default())
-            }
-            other => panic!("not an operation error: {other:?}"),
-        }
-    }
+    use crate::model::pipeline::declare::tests::cfg;
 
     #[test]
     fn access_denied_names_permission_and_identity() {
@@ -304,7 +290,7 @@ mod tests {
              codepipeline:CreatePipeline on resource: arn:aws:codepipeline:eu-west-1:111111111111:p",
             &cfg(),
         );
-        let (msg, hint) = parts(&e);
+        let (msg, hint) = e.parts();
         assert!(msg.contains("access denied"), "{msg}");
         assert!(
             hint.contains("allow codepipeline:CreatePipeline for arn:aws:sts::111111111111:assumed-role/dev/alice"),
@@ -321,7 +307,7 @@ mod tests {
             "denied",
             &cfg(),
         );
-        let (_, hint) = parts(&e);
+        let (_, hint) = e.parts();
         assert!(hint.contains("codepipeline:GetPipeline"), "{hint}");
         assert!(hint.contains("get-caller-identity"), "{hint}");
     }
@@ -337,7 +323,7 @@ mod tests {
             &cfg(),
         );
         assert!(
-            parts(&e).1.contains(
+            e.parts().1.contains(
                 "allow iam:PassRole on pipeline.service-role-arn = \"arn:aws:iam::111111111111:role/hello-codepipeline\" in xpipeline.toml for arn:aws:iam::111111111111:user/ci"
             ),
             "{e}"
@@ -353,7 +339,7 @@ mod tests {
             "The maximum number of pipelines has been reached",
             &cfg(),
         );
-        let (msg, hint) = parts(&e);
+        let (msg, hint) = e.parts();
         assert!(msg.contains("quota"), "{msg}");
         assert!(hint.contains("Service Quotas"), "{hint}");
         assert!(hint.contains("retrying will not help"), "{hint}");
@@ -372,7 +358,7 @@ mod tests {
             ),
             &c,
         );
-        let hint = parts(&e).1;
+        let hint = e.parts().1;
         assert!(
             hint.contains(
                 "pipeline.service-role-arn = \"arn:aws:iam::111111111111:role/hello-codepipeline\""
@@ -392,7 +378,7 @@ mod tests {
             &format!("Cross-account role {} cannot be assumed", c.source.role_arn),
             &c,
         );
-        assert!(parts(&e).1.contains("source.role-arn = "), "{e}");
+        assert!(e.parts().1.contains("source.role-arn = "), "{e}");
     }
 
     #[test]
@@ -420,7 +406,7 @@ mod tests {
                 message,
                 &c,
             );
-            let hint = parts(&e).1;
+            let hint = e.parts().1;
             assert!(hint.contains(&format!("{key} = ")), "{message} -> {hint}");
         }
     }

@@ -199,12 +199,7 @@ pub fn quota_aware(client: &Client) -> Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{PipelineType, Trigger};
-    use crate::model::pipeline::declare::tests::config;
-
-    fn cfg() -> Config {
-        config(Trigger::Push, PipelineType::V2, None)
-    }
+    use crate::model::pipeline::declare::tests::cfg;
 
     /// A one-connection-at-a-time HTTP server that answers every request with `status` and
     /// `body`, counting requests.

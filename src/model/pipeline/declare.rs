@@ -381,6 +381,11 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::{Artifacts, Build, ExecutionMode as Mode, Pipeline, Push, Source, Trigger};
 
+    /// The usual test configuration: trigger push, a V2 pipeline, the default mode.
+    pub(crate) fn cfg() -> Config {
+        config(Trigger::Push, CfgType::V2, None)
+    }
+
     pub(crate) fn config(trigger: Trigger, ty: CfgType, mode: Option<Mode>) -> Config {
         Config {
             path: PathBuf::from("xpipeline.toml"),

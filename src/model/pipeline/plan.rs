@@ -230,21 +230,7 @@ fn listed(changes: &[Change]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{PipelineType, Trigger};
-    use crate::model::pipeline::declare::tests::config;
-
-    fn cfg() -> Config {
-        config(Trigger::Push, PipelineType::V2, None)
-    }
-
-    fn parts(e: &Error) -> (String, String) {
-        match e {
-            Error::Operation { message, hint } => {
-                (message.clone(), hint.clone().unwrap_or_default())
-            }
-            other => panic!("not an operation error: {other:?}"),
-        }
-    }
+    use crate::model::pipeline::declare::tests::cfg;
 
     fn live(cfg: &Config, tags: &[(&str, &str)]) -> Live {
         Live {
@@ -266,7 +252,7 @@ mod tests {
             new: Some("ours".into()),
         }];
         let e = changed_meanwhile("p", 3, 5, &current);
-        let (msg, hint) = parts(&e);
+        let (msg, hint) = e.parts();
         assert!(msg.contains("changed by someone else meanwhile"), "{msg}");
         assert!(
             msg.contains("version 5, not 4 (it was 3 when read)"),
@@ -274,7 +260,7 @@ mod tests {
         );
         assert!(msg.contains("1 change:\n  stages[Build].actions[Build].configuration.ProjectName: \"theirs\" -> \"ours\""), "{msg}");
         assert!(hint.contains("cargo xpipeline plan"), "{hint}");
-        let (msg, _) = parts(&changed_meanwhile("p", 3, 5, &[]));
+        let (msg, _) = changed_meanwhile("p", 3, 5, &[]).parts();
         assert!(msg.ends_with("It now matches xpipeline.toml."), "{msg}");
     }
 
