@@ -1,14 +1,26 @@
-//! xpipeline.toml: where it is found, how it is read and validated. `load` is the one way
-//! every command gets its `Config`; it touches no network.
+//! xpipeline.toml: where it is found, how it is read, validated and written. `load` is the
+//! one way every command gets its `Config`; it touches no network.
+//!
+//! keys.rs      every key, declared once: kind, required, init's comment, example and flag
+//! schema.rs    the walk of the parsed file against the keys: unknown, wrong kind, missing
+//! validate.rs  the rules of the values, and the `Config` they make
+//! names.rs     AWS and git naming rules
+//! arns.rs      the ARN rule: service, kind, partition, account, region
+//! template.rs  the file `init` writes, rendered from the keys
+//! model.rs     `Config`, the validated settings
+//! diagnostic.rs problems with their file:line:col
 
+mod arns;
 mod diagnostic;
+pub(crate) mod keys;
 mod model;
+pub(crate) mod names;
 mod schema;
-pub mod validate;
+pub(crate) mod template;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -22,7 +34,7 @@ pub const FILE_NAME: &str = "xpipeline.toml";
 /// Parse and validate xpipeline.toml text. `file` is the name shown in diagnostics.
 pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics::new(file, text);
-    let (mut doc, errors) = DeTable::parse_recoverable(text);
+    let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
             let span = e.span().unwrap_or(0..0);
@@ -31,17 +43,8 @@ pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostic
         }
         return Err(diags);
     }
-    let mut reported = std::collections::BTreeSet::new();
-    schema::check_table(doc.get_mut(), schema::ROOT, "", &mut diags, &mut reported);
-    let raw = match RawConfig::deserialize(toml::de::Deserializer::from(doc)) {
-        Ok(raw) => raw,
-        Err(e) => {
-            // The schema walk leaves only what deserializes; this is a safety net.
-            diags.push(e.span().unwrap_or(0..0), e.message().to_owned());
-            return Err(diags);
-        }
-    };
-    match validate::validate(raw, path, &mut diags, &reported) {
+    let values = schema::walk(doc.get_ref(), &mut diags);
+    match validate::validate(&values, path, &mut diags) {
         Some(config) if diags.is_empty() => Ok(config),
         _ => Err(diags),
     }
@@ -130,6 +133,21 @@ pub fn display_path(path: &Path) -> String {
         .to_string()
 }
 
+/// Write `text` to `path` through a temporary file in the same directory renamed into place,
+/// so the file is never seen half-written.
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp-{}", FILE_NAME, std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io("cannot write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("cannot write", path, e)
+    })
+}
+
 /// Find, read and validate xpipeline.toml.
 pub fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
     let path = locate(config, manifest_path)?;
@@ -210,12 +228,6 @@ mod tests {
         // push.role-arn defaults to the source role.
         assert_eq!(c.push.role_arn, c.source.role_arn);
         assert_eq!(c.push.session_name, None);
-    }
-
-    #[test]
-    fn serde_types_reject_unknown_keys() {
-        let err = toml::from_str::<RawPipeline>("nmae = \"x\"").unwrap_err();
-        assert!(err.message().contains("unknown field `nmae`"), "{err}");
     }
 
     #[test]

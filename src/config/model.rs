@@ -1,72 +1,11 @@
-//! The types of xpipeline.toml: `Raw*` as written (every value optional and spanned, serde
-//! kebab-case), and `Config`, the validated settings the rest of the tool works with.
+//! `Config`: the validated contents of xpipeline.toml, the settings the rest of the tool works
+//! with. What may be written in the file is declared in `keys.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-use toml::Spanned;
-
-pub type S = Option<Spanned<String>>;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawConfig {
-    pub pipeline: Option<Spanned<RawPipeline>>,
-    pub artifacts: Option<Spanned<RawArtifacts>>,
-    pub source: Option<Spanned<RawSource>>,
-    pub build: Option<Spanned<RawBuild>>,
-    pub push: Option<Spanned<RawPush>>,
-    pub tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawPipeline {
-    pub name: S,
-    pub account: S,
-    pub region: S,
-    pub service_role_arn: S,
-    #[serde(rename = "type")]
-    pub pipeline_type: S,
-    pub execution_mode: S,
-    pub trigger: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawArtifacts {
-    pub bucket: S,
-    pub kms_key_arn: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawSource {
-    pub account: S,
-    pub repository: S,
-    pub branch: S,
-    pub role_arn: S,
-    pub external_id: S,
-    pub git_endpoint: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawBuild {
-    pub project: S,
-    pub env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawPush {
-    pub role_arn: S,
-    pub session_name: S,
-    pub duration_seconds: Option<Spanned<i64>>,
-    pub mfa_serial: S,
-}
+use serde::Serialize;
 
 /// The validated contents of xpipeline.toml.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

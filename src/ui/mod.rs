@@ -1,6 +1,7 @@
 //! Output: results on stdout (text or one JSON document), progress and errors on stderr.
 //! Spinners and bars only when stderr is a terminal; plain lines otherwise.
 
+pub mod prompt;
 pub mod watch;
 
 use std::fmt::Display;
