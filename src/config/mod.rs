@@ -29,10 +29,10 @@ pub use model::*;
 use crate::error::{Error, Result};
 
 /// The file name looked for at the workspace root.
-pub const FILE_NAME: &str = "xpipeline.toml";
+pub(crate) const FILE_NAME: &str = "xpipeline.toml";
 
 /// Parse and validate xpipeline.toml text. `file` is the name shown in diagnostics.
-pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostics> {
+pub(crate) fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics::new(file, text);
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
@@ -53,7 +53,7 @@ pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostic
 /// Where xpipeline.toml is: `--config`, else the workspace root of `--manifest-path` or of the
 /// current directory. The root is read off the manifests when that is unambiguous (see
 /// `evident_workspace_root`), else asked of `cargo metadata`.
-pub fn locate(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn locate(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = config {
         return Ok(path.to_path_buf());
     }
@@ -74,7 +74,7 @@ pub fn locate(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Pat
 /// more than the rest of `status`): the nearest Cargo.toml at or above `start` is the root if
 /// it has a [workspace] table, or if it is a package that names no other workspace and has no
 /// Cargo.toml above it. Any other layout returns `None` and cargo metadata decides.
-pub fn evident_workspace_root(start: &Path) -> Option<PathBuf> {
+pub(crate) fn evident_workspace_root(start: &Path) -> Option<PathBuf> {
     let nearest = start.ancestors().find(|d| d.join("Cargo.toml").is_file())?;
     let manifest: toml::Table = std::fs::read_to_string(nearest.join("Cargo.toml"))
         .ok()?
@@ -96,11 +96,11 @@ pub fn evident_workspace_root(start: &Path) -> Option<PathBuf> {
 }
 
 /// The cargo workspace root, through `cargo metadata --no-deps`.
-pub fn workspace_root(manifest_path: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn workspace_root(manifest_path: Option<&Path>) -> Result<PathBuf> {
     Ok(metadata(manifest_path)?.workspace_root.into_std_path_buf())
 }
 
-pub fn metadata(manifest_path: Option<&Path>) -> Result<cargo_metadata::Metadata> {
+pub(crate) fn metadata(manifest_path: Option<&Path>) -> Result<cargo_metadata::Metadata> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
     cmd.no_deps();
     if let Some(p) = manifest_path {
@@ -123,7 +123,7 @@ pub fn metadata(manifest_path: Option<&Path>) -> Result<cargo_metadata::Metadata
 }
 
 /// How a path is shown to the user: relative to the current directory when under it.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
@@ -149,7 +149,7 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Find, read and validate xpipeline.toml.
-pub fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
+pub(crate) fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
     let path = locate(config, manifest_path)?;
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

@@ -34,12 +34,34 @@ impl Checker<'_> {
         ok
     }
 
-    /// Report `problem` (what is wrong with `v`, if anything) under `key`, naming the rules.
-    fn problem(&mut self, v: &Spanned<String>, key: &str, rules: &str, problem: Option<&str>) {
-        if let Some(problem) = problem {
-            let text = format!("{key} {problem} ({rules}), found {:?}", v.get_ref());
-            self.err(v, text);
+    /// `v`, after reporting `msg(text)` on it when `ok(text)` is false.
+    fn rule(
+        &mut self,
+        v: Option<Spanned<String>>,
+        ok: fn(&str) -> bool,
+        msg: impl FnOnce(&str) -> String,
+    ) -> Option<Spanned<String>> {
+        if let Some(s) = &v {
+            self.check(s, ok(s.get_ref()), msg);
         }
+        v
+    }
+
+    /// `v`, after reporting under `key` what `problem` finds wrong with it, naming the `rules`.
+    fn named(
+        &mut self,
+        v: Option<Spanned<String>>,
+        key: &str,
+        rules: &str,
+        problem: fn(&str) -> Option<&'static str>,
+    ) -> Option<Spanned<String>> {
+        if let Some(s) = &v {
+            if let Some(problem) = problem(s.get_ref()) {
+                let text = format!("{key} {problem} ({rules}), found {:?}", s.get_ref());
+                self.err(s, text);
+            }
+        }
+        v
     }
 
     fn arn(&mut self, v: &Option<Spanned<String>>, key: &str, rule: Rule<'_>) {
@@ -92,12 +114,9 @@ pub(crate) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
     let v = |key: &str| values.str(key);
 
     // [pipeline]
-    let name = v("pipeline.name");
-    if let Some(n) = &name {
-        c.check(n, is_pipeline_name(n.get_ref()), |t| {
-            format!("pipeline.name must be 1 to 100 of A-Z a-z 0-9 . @ _ -, found {t:?}")
-        });
-    }
+    let name = c.rule(v("pipeline.name"), is_pipeline_name, |t| {
+        format!("pipeline.name must be 1 to 100 of A-Z a-z 0-9 . @ _ -, found {t:?}")
+    });
     let account = v("pipeline.account");
     let pipeline_account = c
         .account(&account, "pipeline.account")
@@ -164,11 +183,12 @@ pub(crate) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
         .unwrap_or(Trigger::Push);
 
     // [artifacts]
-    let bucket = v("artifacts.bucket");
-    if let Some(b) = &bucket {
-        let rules = "S3 bucket naming rules";
-        c.problem(b, "artifacts.bucket", rules, bucket_problem(b.get_ref()));
-    }
+    let bucket = c.named(
+        v("artifacts.bucket"),
+        "artifacts.bucket",
+        "S3 bucket naming rules",
+        bucket_problem,
+    );
     let kms = v("artifacts.kms-key-arn");
     c.arn(
         &kms,
@@ -194,45 +214,28 @@ pub(crate) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
         }
     }
     let src_acct = src_acct.map(|a| (a, "source.account"));
-    let repository = v("source.repository");
-    if let Some(r) = &repository {
-        let rules = "CodeCommit naming rules";
-        c.problem(
-            r,
-            "source.repository",
-            rules,
-            repository_problem(r.get_ref()),
-        );
-    }
-    let branch = v("source.branch");
-    if let Some(b) = &branch {
-        c.check(b, is_branch(b.get_ref()), |t| {
-            format!("source.branch is not a valid git branch name, found {t:?}")
-        });
-    }
+    let repository = c.named(
+        v("source.repository"),
+        "source.repository",
+        "CodeCommit naming rules",
+        repository_problem,
+    );
+    let branch = c.rule(v("source.branch"), is_branch, |t| {
+        format!("source.branch is not a valid git branch name, found {t:?}")
+    });
     let source_role = v("source.role-arn");
     c.arn(&source_role, "source.role-arn", role("role", src_acct));
-    let external_id = v("source.external-id");
-    if let Some(e) = &external_id {
-        c.check(e, is_external_id(e.get_ref()), |_| {
-            "source.external-id must be 2 to 1224 of letters, digits and + = , . @ : / - _"
-                .to_owned()
-        });
-    }
-    let git_endpoint = v("source.git-endpoint");
-    if let Some(g) = &git_endpoint {
-        c.check(g, is_http_url(g.get_ref()), |t| {
-            format!("source.git-endpoint must be an http:// or https:// URL without credentials, found {t:?}")
-        });
-    }
+    let external_id = c.rule(v("source.external-id"), is_external_id, |_| {
+        "source.external-id must be 2 to 1224 of letters, digits and + = , . @ : / - _".to_owned()
+    });
+    let git_endpoint = c.rule(v("source.git-endpoint"), is_http_url, |t| {
+        format!("source.git-endpoint must be an http:// or https:// URL without credentials, found {t:?}")
+    });
 
     // [build]
-    let project = v("build.project");
-    if let Some(p) = &project {
-        c.check(p, is_build_project(p.get_ref()), |t| {
-            format!("build.project must be 2 to 255 of A-Z a-z 0-9 - _, starting with a letter or digit, found {t:?}")
-        });
-    }
+    let project = c.rule(v("build.project"), is_build_project, |t| {
+        format!("build.project must be 2 to 255 of A-Z a-z 0-9 - _, starting with a letter or digit, found {t:?}")
+    });
     for (k, _) in values.map("build.env") {
         let name = k.get_ref();
         c.check(k, is_env_name(name), |_| {
@@ -243,12 +246,11 @@ pub(crate) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
     // [push]
     let push_role = v("push.role-arn");
     c.arn(&push_role, "push.role-arn", role("role", src_acct));
-    let session_name = v("push.session-name");
-    if let Some(s) = &session_name {
-        c.check(s, is_session_name(s.get_ref()), |t| {
-            format!("push.session-name must be 2 to 64 of letters, digits and + = , . @ - _, found {t:?}")
-        });
-    }
+    let session_name = c.rule(v("push.session-name"), is_session_name, |t| {
+        format!(
+            "push.session-name must be 2 to 64 of letters, digits and + = , . @ - _, found {t:?}"
+        )
+    });
     let duration = values.int("push.duration-seconds");
     if let Some(d) = &duration {
         if !(900..=43200).contains(d.get_ref()) {
