@@ -248,3 +248,16 @@ fn resolve(
     values.insert("artifacts.kms-key-arn", kms);
     Ok(values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ask` finds the flag of every key init may ask for in the key table.
+    #[test]
+    fn the_keys_init_asks_for_have_a_flag() {
+        for key in ["pipeline.account", "source.account", "pipeline.region"] {
+            assert!(keys::get(key).and_then(|k| k.flag).is_some(), "{key}");
+        }
+    }
+}

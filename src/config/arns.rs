@@ -9,7 +9,7 @@ use crate::model::arn::parse_arn;
 
 /// The region an ARN must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Region<'a> {
+pub(super) enum Region<'a> {
     /// A global service (IAM): the ARN has no region.
     Global,
     /// A regional service, but the declared region is invalid: not checked.
@@ -21,7 +21,7 @@ pub(crate) enum Region<'a> {
 /// What an ARN must be: of `service`, its resource `kind/NAME`, in `partition`, and (when
 /// known) in the account declared by the key `account.1`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Rule<'a> {
+pub(super) struct Rule<'a> {
     pub service: &'a str,
     pub kind: &'a str,
     pub partition: &'a str,
@@ -31,7 +31,7 @@ pub(crate) struct Rule<'a> {
 }
 
 /// Check the ARN at `key` against `rule`, reporting every fault; true when there is none.
-pub(crate) fn check(
+pub(super) fn check(
     diags: &mut Diagnostics,
     v: &Spanned<String>,
     key: &str,

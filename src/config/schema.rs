@@ -23,7 +23,7 @@ enum Value {
 
 /// The values of the file by key path, each with the span of its text.
 #[derive(Debug, Default)]
-pub(crate) struct Values(BTreeMap<&'static str, Spanned<Value>>);
+pub(super) struct Values(BTreeMap<&'static str, Spanned<Value>>);
 
 impl Values {
     fn get(&self, path: &str, kind: Kind) -> Option<&Spanned<Value>> {
@@ -34,7 +34,7 @@ impl Values {
         self.0.get(path)
     }
 
-    pub(crate) fn str(&self, path: &str) -> Option<Spanned<String>> {
+    pub(super) fn str(&self, path: &str) -> Option<Spanned<String>> {
         let v = self.get(path, Kind::Str)?;
         match v.get_ref() {
             Value::Str(s) => Some(Spanned::new(v.span(), s.clone())),
@@ -42,7 +42,7 @@ impl Values {
         }
     }
 
-    pub(crate) fn int(&self, path: &str) -> Option<Spanned<i64>> {
+    pub(super) fn int(&self, path: &str) -> Option<Spanned<i64>> {
         let v = self.get(path, Kind::Int)?;
         match v.get_ref() {
             Value::Int(n) => Some(Spanned::new(v.span(), *n)),
@@ -51,7 +51,7 @@ impl Values {
     }
 
     /// The entries of a `StrMap` key; none when it is absent.
-    pub(crate) fn map(&self, path: &str) -> &[(Spanned<String>, Spanned<String>)] {
+    pub(super) fn map(&self, path: &str) -> &[(Spanned<String>, Spanned<String>)] {
         match self.get(path, Kind::StrMap).map(Spanned::get_ref) {
             Some(Value::Map(entries)) => entries,
             _ => &[],
@@ -102,7 +102,7 @@ fn join(prefix: &str, key: &str) -> String {
 
 /// Walk the file against the key table: report what is unknown, of the wrong kind or missing,
 /// and collect the rest.
-pub(crate) fn walk(doc: &DeTable<'_>, diags: &mut Diagnostics) -> Values {
+pub(super) fn walk(doc: &DeTable<'_>, diags: &mut Diagnostics) -> Values {
     let mut walk = Walk {
         diags,
         values: Values::default(),

@@ -22,7 +22,7 @@ const HEADER: &str = "\
 ";
 
 /// A TOML basic string.
-pub(crate) fn quote(s: &str) -> String {
+fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 

@@ -109,7 +109,7 @@ fn take(v: Option<Spanned<String>>) -> String {
 
 /// Turn the values of the file into settings, pushing every problem into `diags`. `None`
 /// when there is a problem (this one's or the schema walk's).
-pub(crate) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) -> Option<Config> {
+pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) -> Option<Config> {
     let mut c = Checker { diags };
     let v = |key: &str| values.str(key);
 
