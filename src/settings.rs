@@ -53,6 +53,38 @@ impl Env {
             .as_deref()
             .or(self.aws_default_region.as_deref())
     }
+
+    /// The region init writes when --region does not give one: the environment, then the
+    /// AWS profile (read from the local config file only: init works offline).
+    pub fn profile_region(&self, profile: Option<&str>) -> Option<String> {
+        if let Some(r) = self.region() {
+            return Some(r.to_owned());
+        }
+        let file = self
+            .aws_config_file
+            .clone()
+            .or_else(|| self.home.as_ref().map(|h| h.join(".aws/config")))?;
+        let text = std::fs::read_to_string(file).ok()?;
+        let profile = profile.unwrap_or("default");
+        let wanted = |header: &str| {
+            let h = header.trim();
+            h == profile || h == format!("profile {profile}")
+        };
+        let mut in_section = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                in_section = wanted(header);
+            } else if in_section {
+                if let Some((k, v)) = line.split_once('=') {
+                    if k.trim() == "region" && !v.trim().is_empty() {
+                        return Some(v.trim().to_owned());
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 /// How the tool talks to the user: what `Ui` is built from.

@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(session_name(None), "xpipeline");
         let long = session_name(Some(&"x".repeat(100)));
         assert_eq!(long.len(), 64);
-        assert!(crate::config::validate::is_session_name(&long));
+        assert!(crate::config::names::is_session_name(&long));
     }
 
     #[test]

@@ -33,7 +33,7 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
     let ask = ui
         .interactive
-        .then(|| Box::new(ui::read_secret) as sts::AskSecret);
+        .then(|| Box::new(ui::prompt::read_secret) as sts::AskSecret);
     let mut mfa = sts::Mfa::new(args.mfa_code.as_deref(), ask);
     mfa.ready(cfg.push.mfa_serial.as_deref())?;
 

@@ -21,7 +21,7 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub fn new(file: impl Into<String>, source: impl Into<String>) -> Self {
+    pub(crate) fn new(file: impl Into<String>, source: impl Into<String>) -> Self {
         Diagnostics {
             file: file.into(),
             source: source.into(),
@@ -29,31 +29,31 @@ impl Diagnostics {
         }
     }
 
-    pub fn push(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.items.push(Diagnostic {
             span,
             message: message.into(),
         });
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         line_col(&self.source, offset)
     }
 
     /// The diagnostics in file order.
-    pub fn sorted(&self) -> Vec<&Diagnostic> {
+    pub(crate) fn sorted(&self) -> Vec<&Diagnostic> {
         let mut items: Vec<&Diagnostic> = self.items.iter().collect();
         items.sort_by_key(|d| (d.span.start, d.span.end));
         items
     }
 }
 
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;

@@ -1,28 +1,43 @@
-//! xpipeline.toml: where it is found, how it is read and validated. `load` is the one way
-//! every command gets its `Config`; it touches no network.
+//! xpipeline.toml: where it is found, how it is read, validated and written. `load` is the
+//! one way every command gets its `Config`; it touches no network.
+//!
+//! keys.rs      every key, declared once: kind, required, init's comment, example and flag
+//! schema.rs    the walk of the parsed file against the keys: unknown, wrong kind, missing
+//! validate.rs  the rules of the values, and the `Config` they make
+//! names.rs     AWS and git naming rules
+//! arns.rs      the ARN rule: service, kind, partition, account, region
+//! template.rs  the file `init` writes, rendered from the keys
+//! model.rs     `Config`, the validated settings
+//! workspace.rs where the file is: the cargo workspace root; paths as shown
+//! diagnostic.rs problems with their file:line:col
 
+mod arns;
 mod diagnostic;
+pub(crate) mod keys;
 mod model;
+pub(crate) mod names;
 mod schema;
-pub mod validate;
+pub(crate) mod template;
+mod validate;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::*;
+pub(crate) use workspace::{display_path, locate, metadata};
 
 use crate::error::{Error, Result};
 
 /// The file name looked for at the workspace root.
-pub const FILE_NAME: &str = "xpipeline.toml";
+pub(crate) const FILE_NAME: &str = "xpipeline.toml";
 
 /// Parse and validate xpipeline.toml text. `file` is the name shown in diagnostics.
-pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostics> {
+pub(crate) fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics::new(file, text);
-    let (mut doc, errors) = DeTable::parse_recoverable(text);
+    let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
             let span = e.span().unwrap_or(0..0);
@@ -31,107 +46,30 @@ pub fn parse(text: &str, file: &str, path: PathBuf) -> Result<Config, Diagnostic
         }
         return Err(diags);
     }
-    let mut reported = std::collections::BTreeSet::new();
-    schema::check_table(doc.get_mut(), schema::ROOT, "", &mut diags, &mut reported);
-    let raw = match RawConfig::deserialize(toml::de::Deserializer::from(doc)) {
-        Ok(raw) => raw,
-        Err(e) => {
-            // The schema walk leaves only what deserializes; this is a safety net.
-            diags.push(e.span().unwrap_or(0..0), e.message().to_owned());
-            return Err(diags);
-        }
-    };
-    match validate::validate(raw, path, &mut diags, &reported) {
+    let values = schema::walk(doc.get_ref(), &mut diags);
+    match validate::validate(&values, path, &mut diags) {
         Some(config) if diags.is_empty() => Ok(config),
         _ => Err(diags),
     }
 }
 
-/// Where xpipeline.toml is: `--config`, else the workspace root of `--manifest-path` or of the
-/// current directory. The root is read off the manifests when that is unambiguous (see
-/// `evident_workspace_root`), else asked of `cargo metadata`.
-pub fn locate(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<PathBuf> {
-    if let Some(path) = config {
-        return Ok(path.to_path_buf());
-    }
-    let start = match manifest_path {
-        Some(m) => m.parent().map(Path::to_path_buf),
-        None => std::env::current_dir().ok(),
-    };
-    if let Some(root) = start.as_deref().and_then(evident_workspace_root) {
-        let path = root.join(FILE_NAME);
-        if path.is_file() {
-            return Ok(path);
-        }
-    }
-    Ok(workspace_root(manifest_path)?.join(FILE_NAME))
-}
-
-/// The workspace root when the manifests make it plain, without spawning cargo (which costs
-/// more than the rest of `status`): the nearest Cargo.toml at or above `start` is the root if
-/// it has a [workspace] table, or if it is a package that names no other workspace and has no
-/// Cargo.toml above it. Any other layout returns `None` and cargo metadata decides.
-pub fn evident_workspace_root(start: &Path) -> Option<PathBuf> {
-    let nearest = start.ancestors().find(|d| d.join("Cargo.toml").is_file())?;
-    let manifest: toml::Table = std::fs::read_to_string(nearest.join("Cargo.toml"))
-        .ok()?
-        .parse()
-        .ok()?;
-    if manifest.contains_key("workspace") {
-        return Some(nearest.to_path_buf());
-    }
-    let names_a_workspace = manifest
-        .get("package")
-        .and_then(|p| p.get("workspace"))
-        .is_some();
-    let manifest_above = nearest
-        .ancestors()
-        .skip(1)
-        .any(|d| d.join("Cargo.toml").is_file());
-    (!names_a_workspace && !manifest_above && manifest.contains_key("package"))
-        .then(|| nearest.to_path_buf())
-}
-
-/// The cargo workspace root, through `cargo metadata --no-deps`.
-pub fn workspace_root(manifest_path: Option<&Path>) -> Result<PathBuf> {
-    Ok(metadata(manifest_path)?.workspace_root.into_std_path_buf())
-}
-
-pub fn metadata(manifest_path: Option<&Path>) -> Result<cargo_metadata::Metadata> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps();
-    if let Some(p) = manifest_path {
-        cmd.manifest_path(p);
-    }
-    cmd.exec().map_err(|e| {
-        let detail = match &e {
-            cargo_metadata::Error::CargoMetadata { stderr } => stderr
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or(stderr.trim())
-                .trim_start_matches("error: ")
-                .to_owned(),
-            other => other.to_string(),
-        };
-        Error::usage(format!(
-            "cannot find the cargo workspace: {detail}\n  hint: run inside a cargo workspace, or pass --manifest-path PATH or --config PATH"
-        ))
+/// Write `text` to `path` through a temporary file in the same directory renamed into place,
+/// so the file is never seen half-written.
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp-{}", FILE_NAME, std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io("cannot write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("cannot write", path, e)
     })
 }
 
-/// How a path is shown to the user: relative to the current directory when under it.
-pub fn display_path(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
 /// Find, read and validate xpipeline.toml.
-pub fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
+pub(crate) fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
     let path = locate(config, manifest_path)?;
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -213,12 +151,6 @@ mod tests {
     }
 
     #[test]
-    fn serde_types_reject_unknown_keys() {
-        let err = toml::from_str::<RawPipeline>("nmae = \"x\"").unwrap_err();
-        assert!(err.message().contains("unknown field `nmae`"), "{err}");
-    }
-
-    #[test]
     fn all_problems_are_collected_not_just_the_first() {
         let text = EXAMPLE
             .replace("account = \"111111111111\"", "account = \"1\"")
@@ -238,48 +170,5 @@ mod tests {
                 .any(|m| m.starts_with("source.repository must not end in .git"))
         );
         assert!(messages.iter().any(|m| m.starts_with("unknown key `projekt` in [build]; did you mean `project`?")));
-    }
-
-    #[test]
-    fn evident_workspace_roots_are_found_without_cargo() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n").unwrap();
-        std::fs::create_dir_all(root.join("a/src")).unwrap();
-        std::fs::write(root.join("a/Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
-        // A [workspace] manifest is the root, from itself or below.
-        assert_eq!(evident_workspace_root(root).as_deref(), Some(root));
-        assert_eq!(
-            evident_workspace_root(&root.join("a/src")),
-            None,
-            "a member: ask cargo"
-        );
-        // A lone package is its own root.
-        let lone = tempfile::tempdir().unwrap();
-        std::fs::write(lone.path().join("Cargo.toml"), "[package]\nname = \"b\"\n").unwrap();
-        let found = evident_workspace_root(lone.path());
-        // Unless a Cargo.toml above it (e.g. in the temp dir's parents) could be its workspace.
-        let above = lone
-            .path()
-            .ancestors()
-            .skip(1)
-            .any(|d| d.join("Cargo.toml").is_file());
-        assert_eq!(found.is_some(), !above);
-        std::fs::write(
-            lone.path().join("Cargo.toml"),
-            "[package]\nname = \"b\"\nworkspace = \"..\"\n",
-        )
-        .unwrap();
-        assert_eq!(evident_workspace_root(lone.path()), None);
-    }
-
-    #[test]
-    fn display_path_is_relative_under_the_current_directory() {
-        let cwd = std::env::current_dir().unwrap();
-        assert_eq!(display_path(&cwd.join("xpipeline.toml")), "xpipeline.toml");
-        assert_eq!(
-            display_path(Path::new("/elsewhere/x.toml")),
-            "/elsewhere/x.toml"
-        );
     }
 }

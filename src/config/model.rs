@@ -1,79 +1,14 @@
-//! The types of xpipeline.toml: `Raw*` as written (every value optional and spanned, serde
-//! kebab-case), and `Config`, the validated settings the rest of the tool works with.
+//! `Config`: the validated contents of xpipeline.toml, the settings the rest of the tool works
+//! with. What may be written in the file is declared in `keys.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-use toml::Spanned;
-
-pub type S = Option<Spanned<String>>;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawConfig {
-    pub pipeline: Option<Spanned<RawPipeline>>,
-    pub artifacts: Option<Spanned<RawArtifacts>>,
-    pub source: Option<Spanned<RawSource>>,
-    pub build: Option<Spanned<RawBuild>>,
-    pub push: Option<Spanned<RawPush>>,
-    pub tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawPipeline {
-    pub name: S,
-    pub account: S,
-    pub region: S,
-    pub service_role_arn: S,
-    #[serde(rename = "type")]
-    pub pipeline_type: S,
-    pub execution_mode: S,
-    pub trigger: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawArtifacts {
-    pub bucket: S,
-    pub kms_key_arn: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawSource {
-    pub account: S,
-    pub repository: S,
-    pub branch: S,
-    pub role_arn: S,
-    pub external_id: S,
-    pub git_endpoint: S,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawBuild {
-    pub project: S,
-    pub env: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RawPush {
-    pub role_arn: S,
-    pub session_name: S,
-    pub duration_seconds: Option<Spanned<i64>>,
-    pub mfa_serial: S,
-}
-
 /// The validated contents of xpipeline.toml.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Where the file was read from.
-    #[serde(skip)]
     pub path: PathBuf,
     pub pipeline: Pipeline,
     pub artifacts: Artifacts,
@@ -83,29 +18,25 @@ pub struct Config {
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pipeline {
     pub name: String,
     pub account: String,
     pub region: String,
     pub service_role_arn: String,
-    #[serde(rename = "type")]
     pub pipeline_type: PipelineType,
     /// Only for V2; `None` leaves AWS's default (SUPERSEDED).
     pub execution_mode: Option<ExecutionMode>,
     pub trigger: Trigger,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifacts {
     pub bucket: String,
     pub kms_key_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub account: String,
     pub repository: String,
@@ -115,8 +46,7 @@ pub struct Source {
     pub git_endpoint: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
     pub project: String,
     pub env: BTreeMap<String, String>,
@@ -124,8 +54,7 @@ pub struct Build {
 
 /// How `push` reaches the source account. Defaults are filled in: `role_arn` is
 /// source.role-arn when [push] does not name one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
     pub role_arn: String,
     pub session_name: Option<String>,
@@ -133,22 +62,20 @@ pub struct Push {
     pub mfa_serial: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PipelineType {
     V1,
     V2,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutionMode {
     Superseded,
     Queued,
     Parallel,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     Push,
     Poll,
@@ -156,7 +83,7 @@ pub enum Trigger {
 }
 
 impl PipelineType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PipelineType::V1 => "V1",
             PipelineType::V2 => "V2",
@@ -165,7 +92,7 @@ impl PipelineType {
 }
 
 impl ExecutionMode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ExecutionMode::Superseded => "SUPERSEDED",
             ExecutionMode::Queued => "QUEUED",
@@ -175,7 +102,7 @@ impl ExecutionMode {
 }
 
 impl Trigger {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Trigger::Push => "push",
             Trigger::Poll => "poll",

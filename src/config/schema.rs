@@ -1,65 +1,63 @@
-//! The keys xpipeline.toml may hold and the kind of value each takes. The loader walks the
-//! parsed file against this table first, so that every unknown key and every value of the
-//! wrong kind is reported at once (serde alone stops at the first one).
+//! The walk of a parsed xpipeline.toml against the key table (`keys.rs`): every unknown key,
+//! every value of the wrong kind and every missing required key is reported at once (serde
+//! alone stops at the first one), and the values of the right kind are collected, each with
+//! its span, for the rules of `validate.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Diagnostics;
+use super::keys::{self, Key, Kind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Str,
-    Int,
-    Table(&'static [Field]),
-    /// A table of string values under user-chosen keys ([build.env], [tags]).
-    StrMap,
+/// A value of the kind its key declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Table,
+    Str(String),
+    Int(i64),
+    Map(Vec<(Spanned<String>, Spanned<String>)>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    pub key: &'static str,
-    pub kind: Kind,
-}
+/// The values of the file by key path, each with the span of its text.
+#[derive(Debug, Default)]
+pub(super) struct Values(BTreeMap<&'static str, Spanned<Value>>);
 
-const fn f(key: &'static str, kind: Kind) -> Field {
-    Field { key, kind }
-}
+impl Values {
+    fn get(&self, path: &str, kind: Kind) -> Option<&Spanned<Value>> {
+        debug_assert!(
+            keys::get(path).is_some_and(|k| k.kind == kind),
+            "{path} is not a {kind:?} key of src/config/keys.rs"
+        );
+        self.0.get(path)
+    }
 
-pub const PIPELINE: &[Field] = &[
-    f("name", Kind::Str),
-    f("account", Kind::Str),
-    f("region", Kind::Str),
-    f("service-role-arn", Kind::Str),
-    f("type", Kind::Str),
-    f("execution-mode", Kind::Str),
-    f("trigger", Kind::Str),
-];
-pub const ARTIFACTS: &[Field] = &[f("bucket", Kind::Str), f("kms-key-arn", Kind::Str)];
-pub const SOURCE: &[Field] = &[
-    f("account", Kind::Str),
-    f("repository", Kind::Str),
-    f("branch", Kind::Str),
-    f("role-arn", Kind::Str),
-    f("external-id", Kind::Str),
-    f("git-endpoint", Kind::Str),
-];
-pub const BUILD: &[Field] = &[f("project", Kind::Str), f("env", Kind::StrMap)];
-pub const PUSH: &[Field] = &[
-    f("role-arn", Kind::Str),
-    f("session-name", Kind::Str),
-    f("duration-seconds", Kind::Int),
-    f("mfa-serial", Kind::Str),
-];
-pub const ROOT: &[Field] = &[
-    f("pipeline", Kind::Table(PIPELINE)),
-    f("artifacts", Kind::Table(ARTIFACTS)),
-    f("source", Kind::Table(SOURCE)),
-    f("build", Kind::Table(BUILD)),
-    f("push", Kind::Table(PUSH)),
-    f("tags", Kind::StrMap),
-];
+    pub(super) fn str(&self, path: &str) -> Option<Spanned<String>> {
+        let v = self.get(path, Kind::Str)?;
+        match v.get_ref() {
+            Value::Str(s) => Some(Spanned::new(v.span(), s.clone())),
+            _ => None,
+        }
+    }
+
+    pub(super) fn int(&self, path: &str) -> Option<Spanned<i64>> {
+        let v = self.get(path, Kind::Int)?;
+        match v.get_ref() {
+            Value::Int(n) => Some(Spanned::new(v.span(), *n)),
+            _ => None,
+        }
+    }
+
+    /// The entries of a `StrMap` key; none when it is absent.
+    pub(super) fn map(&self, path: &str) -> &[(Spanned<String>, Spanned<String>)] {
+        match self.get(path, Kind::StrMap).map(Spanned::get_ref) {
+            Some(Value::Map(entries)) => entries,
+            _ => &[],
+        }
+    }
+}
 
 fn kind_name(v: &DeValue<'_>) -> &'static str {
     match v {
@@ -77,21 +75,12 @@ fn expected(kind: Kind) -> &'static str {
     match kind {
         Kind::Str => "a string",
         Kind::Int => "an integer",
-        Kind::Table(_) | Kind::StrMap => "a table",
+        Kind::Table | Kind::StrMap => "a table",
     }
 }
 
-fn matches(kind: Kind, v: &DeValue<'_>) -> bool {
-    matches!(
-        (kind, v),
-        (Kind::Str, DeValue::String(_))
-            | (Kind::Int, DeValue::Integer(_))
-            | (Kind::Table(_) | Kind::StrMap, DeValue::Table(_))
-    )
-}
-
 /// The closest known key, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+fn did_you_mean<'a>(
     unknown: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -103,14 +92,6 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
-/// Which table a key belongs in, when it was written in another one.
-fn home_of(key: &str) -> Option<&'static str> {
-    ROOT.iter().find_map(|t| match t.kind {
-        Kind::Table(fields) if fields.iter().any(|f| f.key == key) => Some(t.key),
-        _ => None,
-    })
-}
-
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
@@ -119,91 +100,152 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-/// Check every key of `table` against `fields`, report the unknown ones and the values of the
-/// wrong kind, and drop them so that what remains deserializes.
-///
-/// `reported` receives the paths of keys already reported (a value of the wrong kind, or the
-/// key a typo most likely meant), so that they are not reported again as missing.
-pub fn check_table(
-    table: &mut DeTable<'_>,
-    fields: &[Field],
-    prefix: &str,
-    diags: &mut Diagnostics,
-    reported: &mut BTreeSet<String>,
-) {
-    let mut drop = Vec::new();
-    for (key, value) in table.iter_mut() {
-        let name: &str = key.get_ref();
-        let path = join(prefix, name);
-        let Some(field) = fields.iter().find(|f| f.key == name) else {
-            let mut msg = if prefix.is_empty() {
-                format!("unknown table or key `{name}`")
-            } else {
-                format!("unknown key `{name}` in [{prefix}]")
-            };
-            if let Some(hint) = did_you_mean(name, fields.iter().map(|f| f.key)) {
-                msg.push_str(&format!("; did you mean `{hint}`?"));
-                reported.insert(join(prefix, hint));
-            } else if let Some(home) = home_of(name).filter(|h| *h != prefix) {
-                msg.push_str(&format!("; `{name}` belongs in [{home}]"));
-            } else {
-                let known: Vec<&str> = fields.iter().map(|f| f.key).collect();
-                msg.push_str(&format!("; expected one of: {}", known.join(", ")));
-            }
-            diags.push(key.span(), msg);
-            drop.push(key.clone());
-            continue;
-        };
-        if !matches(field.kind, value.get_ref()) {
-            let mut msg = format!(
-                "{path} must be {}, found {}",
-                expected(field.kind),
-                kind_name(value.get_ref())
-            );
-            if field.kind == Kind::Str && matches!(value.get_ref(), DeValue::Integer(_)) {
-                msg.push_str(" (put it in quotes)");
-            }
-            diags.push(value.span(), msg);
-            reported.insert(path);
-            drop.push(key.clone());
-            continue;
-        }
-        let span = value.span();
-        match (field.kind, value.get_mut()) {
-            (Kind::Table(inner), DeValue::Table(t)) => {
-                check_table(t, inner, &path, diags, reported)
-            }
-            (Kind::StrMap, DeValue::Table(t)) => check_str_map(t, &path, span, diags),
-            _ => {}
-        }
-    }
-    for key in drop {
-        table.remove(&key);
-    }
+/// Walk the file against the key table: report what is unknown, of the wrong kind or missing,
+/// and collect the rest.
+pub(super) fn walk(doc: &DeTable<'_>, diags: &mut Diagnostics) -> Values {
+    let mut walk = Walk {
+        diags,
+        values: Values::default(),
+        reported: BTreeSet::new(),
+    };
+    walk.table(doc, "");
+    walk.missing();
+    walk.values
 }
 
-fn check_str_map(
-    table: &mut DeTable<'_>,
-    path: &str,
-    _span: std::ops::Range<usize>,
-    diags: &mut Diagnostics,
-) {
-    let mut drop = Vec::new();
-    for (key, value) in table.iter() {
-        if !matches!(value.get_ref(), DeValue::String(_)) {
-            diags.push(
-                value.span(),
-                format!(
-                    "{path}.{} must be a string, found {}",
-                    key.get_ref(),
-                    kind_name(value.get_ref())
-                ),
-            );
-            drop.push(key.clone());
+struct Walk<'d> {
+    diags: &'d mut Diagnostics,
+    values: Values,
+    /// Keys already reported (a value of the wrong kind, or the key a typo most likely
+    /// meant): not reported again as missing.
+    reported: BTreeSet<String>,
+}
+
+impl Walk<'_> {
+    fn table(&mut self, table: &DeTable<'_>, prefix: &str) {
+        for (key, value) in table.iter() {
+            let name: &str = key.get_ref();
+            let Some(field) = keys::children(prefix).find(|k| k.name() == name) else {
+                self.unknown(name, key.span(), prefix);
+                continue;
+            };
+            let span = value.span();
+            let collected = match (field.kind, value.get_ref()) {
+                (Kind::Table, DeValue::Table(t)) => {
+                    self.table(t, field.path);
+                    Value::Table
+                }
+                (Kind::StrMap, DeValue::Table(t)) => Value::Map(self.str_map(t, field.path)),
+                (Kind::Str, DeValue::String(s)) => Value::Str(s.to_string()),
+                (Kind::Int, DeValue::Integer(n)) => {
+                    match i64::from_str_radix(n.as_str(), n.radix()) {
+                        Ok(n) => Value::Int(n),
+                        Err(_) => {
+                            self.diags.push(
+                                span,
+                                format!("{} must fit in 64 bits, found {n}", field.path),
+                            );
+                            self.reported.insert(field.path.to_owned());
+                            continue;
+                        }
+                    }
+                }
+                (_, other) => {
+                    self.wrong_kind(field, other, span);
+                    continue;
+                }
+            };
+            self.values
+                .0
+                .insert(field.path, Spanned::new(span, collected));
         }
     }
-    for key in drop {
-        table.remove(&key);
+
+    fn unknown(&mut self, name: &str, span: Range<usize>, prefix: &str) {
+        let mut msg = if prefix.is_empty() {
+            format!("unknown table or key `{name}`")
+        } else {
+            format!("unknown key `{name}` in [{prefix}]")
+        };
+        if let Some(hint) = did_you_mean(name, keys::children(prefix).map(Key::name)) {
+            msg.push_str(&format!("; did you mean `{hint}`?"));
+            self.reported.insert(join(prefix, hint));
+        } else if let Some(home) = keys::homes_of(name).find(|h| *h != prefix) {
+            msg.push_str(&format!("; `{name}` belongs in [{home}]"));
+        } else {
+            let known: Vec<&str> = keys::children(prefix).map(Key::name).collect();
+            msg.push_str(&format!("; expected one of: {}", known.join(", ")));
+        }
+        self.diags.push(span, msg);
+    }
+
+    fn wrong_kind(&mut self, field: &Key, found: &DeValue<'_>, span: Range<usize>) {
+        let mut msg = format!(
+            "{} must be {}, found {}",
+            field.path,
+            expected(field.kind),
+            kind_name(found)
+        );
+        if field.kind == Kind::Str && matches!(found, DeValue::Integer(_)) {
+            msg.push_str(" (put it in quotes)");
+        }
+        self.diags.push(span, msg);
+        self.reported.insert(field.path.to_owned());
+    }
+
+    /// The string entries of a table of user-chosen keys; the others are reported.
+    fn str_map(
+        &mut self,
+        table: &DeTable<'_>,
+        path: &str,
+    ) -> Vec<(Spanned<String>, Spanned<String>)> {
+        let mut entries = Vec::new();
+        for (key, value) in table.iter() {
+            match value.get_ref() {
+                DeValue::String(s) => entries.push((
+                    Spanned::new(key.span(), key.get_ref().to_string()),
+                    Spanned::new(value.span(), s.to_string()),
+                )),
+                other => self.diags.push(
+                    value.span(),
+                    format!(
+                        "{path}.{} must be a string, found {}",
+                        key.get_ref(),
+                        kind_name(other)
+                    ),
+                ),
+            }
+        }
+        entries
+    }
+
+    /// Report the required tables, then the required keys, that are absent. A key of a missing
+    /// table is reported at the top of the file, one of a present table at its header.
+    fn missing(&mut self) {
+        for t in keys::children("").filter(|k| k.required && k.kind == Kind::Table) {
+            if !self.values.0.contains_key(t.path) {
+                self.diags.push(
+                    0..0,
+                    format!(
+                        "missing table [{}]; `cargo xpipeline init` writes a complete file",
+                        t.path
+                    ),
+                );
+            }
+        }
+        for k in keys::KEYS
+            .iter()
+            .filter(|k| k.required && k.kind != Kind::Table)
+        {
+            if self.values.0.contains_key(k.path) || self.reported.contains(k.path) {
+                continue;
+            }
+            let at = self.values.0.get(k.parent()).map_or(0, |t| t.span().start);
+            self.diags.push(
+                at..at,
+                format!("missing required key {} in [{}]", k.path, k.parent()),
+            );
+        }
     }
 }
 
@@ -211,23 +253,80 @@ fn check_str_map(
 mod tests {
     use super::*;
 
-    #[test]
-    fn suggests_close_keys_only() {
-        assert_eq!(
-            did_you_mean("regoin", PIPELINE.iter().map(|f| f.key)),
-            Some("region")
-        );
-        assert_eq!(
-            did_you_mean("acount", PIPELINE.iter().map(|f| f.key)),
-            Some("account")
-        );
-        assert_eq!(did_you_mean("zzz", PIPELINE.iter().map(|f| f.key)), None);
+    fn names(table: &str) -> impl Iterator<Item = &'static str> + '_ {
+        keys::children(table).map(Key::name)
     }
 
     #[test]
-    fn knows_where_a_misplaced_key_belongs() {
-        assert_eq!(home_of("kms-key-arn"), Some("artifacts"));
-        assert_eq!(home_of("project"), Some("build"));
-        assert_eq!(home_of("nope"), None);
+    fn suggests_close_keys_only() {
+        assert_eq!(did_you_mean("regoin", names("pipeline")), Some("region"));
+        assert_eq!(did_you_mean("acount", names("pipeline")), Some("account"));
+        assert_eq!(did_you_mean("zzz", names("pipeline")), None);
+    }
+
+    fn walked(text: &str) -> (Values, Vec<String>) {
+        let mut diags = Diagnostics::new("x.toml", text);
+        let (doc, errors) = DeTable::parse_recoverable(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let values = walk(doc.get_ref(), &mut diags);
+        let messages = diags.sorted().iter().map(|d| d.message.clone()).collect();
+        (values, messages)
+    }
+
+    #[test]
+    fn values_are_collected_with_their_spans() {
+        let text = "[push]\nduration-seconds = 0x10\nrole-arn = \"r\"\n[tags]\na = \"b\"\n";
+        let (values, _) = walked(text);
+        let d = values.int("push.duration-seconds").unwrap();
+        assert_eq!((*d.get_ref(), &text[d.span()]), (16, "0x10"));
+        let r = values.str("push.role-arn").unwrap();
+        assert_eq!(&text[r.span()], "\"r\"");
+        let tags = values.map("tags");
+        assert_eq!(tags.len(), 1);
+        assert_eq!(
+            (tags[0].0.get_ref().as_str(), &text[tags[0].0.span()]),
+            ("a", "a")
+        );
+        assert!(values.map("build.env").is_empty());
+        assert_eq!(values.str("push.session-name"), None);
+    }
+
+    #[test]
+    fn missing_tables_come_before_missing_keys_and_typos_are_not_missing() {
+        let (_, messages) = walked("[source]\nacount = \"1\"\n");
+        assert_eq!(
+            messages,
+            [
+                "missing table [pipeline]; `cargo xpipeline init` writes a complete file",
+                "missing table [artifacts]; `cargo xpipeline init` writes a complete file",
+                "missing table [build]; `cargo xpipeline init` writes a complete file",
+                "missing required key pipeline.name in [pipeline]",
+                "missing required key pipeline.account in [pipeline]",
+                "missing required key pipeline.region in [pipeline]",
+                "missing required key pipeline.service-role-arn in [pipeline]",
+                "missing required key artifacts.bucket in [artifacts]",
+                "missing required key artifacts.kms-key-arn in [artifacts]",
+                "missing required key source.repository in [source]",
+                "missing required key source.branch in [source]",
+                "missing required key source.role-arn in [source]",
+                "missing required key build.project in [build]",
+                "unknown key `acount` in [source]; did you mean `account`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_kinds_are_reported_once() {
+        let (values, messages) = walked("[pipeline]\nname = 3\n[build]\nenv = 1\n");
+        assert_eq!(values.str("pipeline.name"), None);
+        assert!(messages.contains(
+            &"pipeline.name must be a string, found an integer (put it in quotes)".to_owned()
+        ));
+        assert!(messages.contains(&"build.env must be a table, found an integer".to_owned()));
+        assert!(
+            !messages
+                .iter()
+                .any(|m| m.contains("missing required key pipeline.name"))
+        );
     }
 }

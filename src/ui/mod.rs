@@ -2,12 +2,12 @@
 //! Spinners and bars only when stderr is a terminal; plain lines otherwise.
 
 pub mod progress;
+pub mod prompt;
 pub mod watch;
 
 use std::fmt::Display;
 use std::io::Write;
 
-use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
@@ -81,20 +81,4 @@ impl Ui {
             }
         })
     }
-}
-
-/// Ask on the terminal for a secret answer (an MFA code): the question on stderr, the answer
-/// read from stdin, kept in a `SecretString`.
-pub fn read_secret(question: &str) -> Result<SecretString> {
-    use std::io::BufRead;
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question}");
-    let _ = err.flush();
-    drop(err);
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::op(format!("cannot read the answer from the terminal: {e}")))?;
-    Ok(SecretString::from(line.trim()))
 }

@@ -295,3 +295,67 @@ fn json_output_is_one_document() {
     assert!(v["path"].as_str().unwrap().ends_with("xpipeline.toml"));
     assert_eq!(v["missing"], serde_json::json!([]));
 }
+
+#[test]
+fn the_written_file_is_stable() {
+    // Without a KMS key: every optional key commented, the key's how-to-find block.
+    let p = Project::new("demo-app", "trunk");
+    p.cmd()
+        .args([
+            "init",
+            "--pipeline-account",
+            "111111111111",
+            "--source-account",
+            "222222222222",
+            "--region",
+            "cn-north-1",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("init_file_minimal", p.read("xpipeline.toml"));
+
+    // Every flag given.
+    let p = Project::new("demo-app", "main");
+    p.cmd()
+        .args(init_args())
+        .args([
+            "--type",
+            "V1",
+            "--execution-mode",
+            "SUPERSEDED",
+            "--trigger",
+            "events",
+            "--external-id",
+            "ext:id/1",
+            "--git-endpoint",
+            "https://git.example.com",
+        ])
+        .run()
+        .success();
+    insta::assert_snapshot!("init_file_every_flag", p.read("xpipeline.toml"));
+}
+
+#[test]
+fn json_keys_are_camel_case() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args(["--output", "json", "init", "--pipeline-account"])
+        .args(["111111111111", "--source-account", "222222222222"])
+        .args(["--region", "eu-west-1"])
+        .run()
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["missing", "nextSteps", "path"], "{}", out.stdout);
+    assert_eq!(v["missing"], serde_json::json!(["artifacts.kms-key-arn"]));
+    assert!(
+        v["nextSteps"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("set artifacts.kms-key-arn"),
+        "{}",
+        out.stdout
+    );
+}

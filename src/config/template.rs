@@ -1,0 +1,223 @@
+//! The xpipeline.toml `init` writes, rendered from the key table (`keys.rs`): its order, its
+//! comments and the commented-out example of every key no flag set. Pure: values in, text out.
+
+use std::collections::BTreeMap;
+
+use super::keys::{self, Key, Kind};
+
+/// What `init` knows of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    /// Written as `key = value`.
+    Set(String),
+    /// A required key `init` could not fill: written commented out as `key = placeholder`,
+    /// under the key's `unset_doc` (how to find the value).
+    Unknown { placeholder: String },
+}
+
+const HEADER: &str = "\
+# xpipeline.toml: the cross-account pipeline of this workspace, read by `cargo xpipeline`.
+# The pipeline runs in the pipeline (tools) account; the CodeCommit repository lives in the
+# source account. `cargo xpipeline push` makes the live pipeline match this file.
+";
+
+/// A TOML basic string.
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// `text` as `#` comment lines.
+fn comment(out: &mut String, text: &str) {
+    for line in text.lines() {
+        out.push_str(&format!("# {line}\n"));
+    }
+}
+
+/// The file: every key of the table, set from `values` (by key path) or commented out, each
+/// explained. A table none of whose keys is set, and that is optional, is written wholly
+/// commented out.
+pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
+    debug_assert!(
+        values
+            .keys()
+            .all(|p| keys::get(p).is_some_and(|k| matches!(k.kind, Kind::Str | Kind::Int))),
+        "init sets only keys of src/config/keys.rs that take a value"
+    );
+    let mut blocks = vec![HEADER.to_owned()];
+    for top in keys::children("") {
+        table(top, values, &mut blocks);
+    }
+    blocks.join("\n")
+}
+
+/// The block of `t` (its header and keys) and then those of the tables within it.
+fn table(t: &Key, values: &BTreeMap<&str, Value>, blocks: &mut Vec<String>) {
+    let mut out = String::new();
+    comment(&mut out, t.doc);
+    if t.kind == Kind::StrMap {
+        out.push_str(&format!("# [{}]\n# {}\n", t.path, t.example));
+        blocks.push(out);
+        return;
+    }
+    let set = |k: &Key| values.contains_key(k.path);
+    let scalars: Vec<&Key> = keys::children(t.path)
+        .filter(|k| matches!(k.kind, Kind::Str | Kind::Int))
+        .collect();
+    if !t.required && !scalars.iter().any(|k| set(k)) {
+        commented_table(t, &scalars, &mut out);
+    } else {
+        out.push_str(&format!("[{}]\n", t.path));
+        for k in scalars {
+            comment(&mut out, k.doc);
+            match values.get(k.path) {
+                Some(Value::Set(v)) if k.kind == Kind::Int => {
+                    out.push_str(&format!("{} = {v}\n", k.name()))
+                }
+                Some(Value::Set(v)) => out.push_str(&format!("{} = {}\n", k.name(), quote(v))),
+                Some(Value::Unknown { placeholder }) => {
+                    comment(&mut out, k.unset_doc);
+                    out.push_str(&format!("# {} = {}\n", k.name(), quote(placeholder)));
+                }
+                None => out.push_str(&format!("# {} = {}\n", k.name(), k.example)),
+            }
+        }
+    }
+    blocks.push(out);
+    for inner in keys::children(t.path).filter(|k| matches!(k.kind, Kind::Table | Kind::StrMap)) {
+        table(inner, values, blocks);
+    }
+}
+
+/// `# [t]` and each key's example, its doc as a comment after it, the comments in one column.
+fn commented_table(t: &Key, scalars: &[&Key], out: &mut String) {
+    out.push_str(&format!("# [{}]\n", t.path));
+    let lines: Vec<String> = scalars
+        .iter()
+        .map(|k| format!("# {} = {}", k.name(), k.example))
+        .collect();
+    let width = lines.iter().map(String::len).max().unwrap_or(0) + 1;
+    for (line, k) in lines.iter().zip(scalars) {
+        out.push_str(&format!("{line:width$}# {}\n", k.doc));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{self, PipelineType};
+
+    fn values() -> BTreeMap<&'static str, Value> {
+        let set = |k, v: &str| (k, Value::Set(v.to_owned()));
+        BTreeMap::from([
+            set("pipeline.name", "demo-app-pipeline"),
+            set("pipeline.account", "111111111111"),
+            set("pipeline.region", "eu-west-1"),
+            set(
+                "pipeline.service-role-arn",
+                "arn:aws:iam::111111111111:role/demo-app-codepipeline",
+            ),
+            set("artifacts.bucket", "demo-app-artifacts-111111111111"),
+            set(
+                "artifacts.kms-key-arn",
+                "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            set("source.account", "222222222222"),
+            set("source.repository", "demo-app"),
+            set("source.branch", "trunk"),
+            set(
+                "source.role-arn",
+                "arn:aws:iam::222222222222:role/demo-app-cross-account",
+            ),
+            set("build.project", "demo-app-build"),
+        ])
+    }
+
+    fn parse(text: &str) -> Result<config::Config, config::Diagnostics> {
+        config::parse(text, "xpipeline.toml", "xpipeline.toml".into())
+    }
+
+    #[test]
+    fn rendered_file_loads_with_the_given_values() {
+        let text = render(&values());
+        let cfg = parse(&text).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(cfg.source.repository, "demo-app");
+        assert_eq!(cfg.source.branch, "trunk");
+        assert_eq!(cfg.pipeline.pipeline_type, PipelineType::V2);
+        assert_eq!(cfg.push.role_arn, cfg.source.role_arn);
+        assert!(text.starts_with("# xpipeline.toml: "));
+        assert!(
+            text.ends_with("\n# [tags]\n# team = \"platform\"\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_required_key_is_written_commented_with_how_to_find_it() {
+        let mut v = values();
+        v.insert(
+            "artifacts.kms-key-arn",
+            Value::Unknown {
+                placeholder: "arn:aws:kms:eu-west-1:111111111111:key/KEY-ID".into(),
+            },
+        );
+        let text = render(&v);
+        assert!(text.contains("# kms-key-arn = \"arn:aws:kms:eu-west-1:111111111111:key/KEY-ID\""));
+        assert!(text.contains("aws kms describe-key"));
+        let diags = parse(&text).unwrap_err();
+        assert_eq!(diags.items.len(), 1);
+        assert!(diags.items[0].message.contains("artifacts.kms-key-arn"));
+    }
+
+    #[test]
+    fn every_key_is_in_the_file_set_or_commented() {
+        let text = render(&values());
+        for k in keys::KEYS {
+            let line = match k.kind {
+                Kind::Table if k.required => format!("[{}]", k.path),
+                Kind::Table | Kind::StrMap => format!("# [{}]", k.path),
+                _ if values().contains_key(k.path) => format!("{} = ", k.name()),
+                _ => format!("# {} = {}", k.name(), k.example),
+            };
+            assert!(text.contains(&line), "{} as {line:?} in:\n{text}", k.path);
+        }
+    }
+
+    #[test]
+    fn an_optional_table_with_a_value_is_written_as_a_table() {
+        let mut v = values();
+        v.insert("push.duration-seconds", Value::Set("900".into()));
+        let text = render(&v);
+        assert!(text.contains("\n[push]\n"), "{text}");
+        assert!(text.contains("\nduration-seconds = 900\n"), "{text}");
+        assert!(
+            text.contains("\n# session-name = \"xpipeline-alice\"\n"),
+            "{text}"
+        );
+        assert_eq!(parse(&text).unwrap().push.duration_seconds, Some(900));
+    }
+
+    #[test]
+    fn comments_of_a_commented_table_share_one_column() {
+        let text = render(&values());
+        let columns: Vec<usize> = text
+            .lines()
+            .skip_while(|l| *l != "# [push]")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(|l| l.find(" # ").expect("a trailing comment") + 1)
+            .collect();
+        assert_eq!(columns.len(), 4);
+        assert!(
+            columns.iter().all(|c| *c == columns[0]),
+            "{columns:?}\n{text}"
+        );
+    }
+
+    #[test]
+    fn values_with_quotes_and_backslashes_round_trip() {
+        for s in ["a\"b", "c:\\x", "it's \"both\""] {
+            let doc: toml::Table = toml::from_str(&format!("k = {}", quote(s))).unwrap();
+            assert_eq!(doc["k"].as_str(), Some(s));
+        }
+    }
+}
