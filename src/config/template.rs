@@ -47,7 +47,14 @@ pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
     for top in keys::children("") {
         table(top, values, &mut blocks);
     }
-    blocks.join("\n")
+    // The examples are written for the aws partition; China and GovCloud get theirs.
+    let partition = match values.get("pipeline.region") {
+        Some(Value::Set(region)) => crate::model::arn::partition_of(region),
+        _ => "aws",
+    };
+    blocks
+        .join("\n")
+        .replace("\"arn:aws:", &format!("\"arn:{partition}:"))
 }
 
 /// The block of `t` (its header and keys) and then those of the tables within it.
@@ -134,6 +141,18 @@ mod tests {
 
     fn parse(text: &str) -> Result<config::Config, config::Diagnostics> {
         config::parse(text, "xpipeline.toml", "xpipeline.toml".into())
+    }
+
+    #[test]
+    fn examples_follow_the_partition_of_the_region() {
+        let mut values = BTreeMap::new();
+        values.insert("pipeline.region", Value::Set("cn-north-1".into()));
+        let text = render(&values);
+        assert!(
+            text.contains("\"arn:aws-cn:iam::SOURCE-ACCOUNT:role/NAME\""),
+            "{text}"
+        );
+        assert!(!text.contains("\"arn:aws:"), "{text}");
     }
 
     #[test]
