@@ -1,6 +1,8 @@
 //! cargo-xpipeline: a cross-account AWS CodePipeline + CodeCommit setup as one declared file
-//! (xpipeline.toml) and three commands. The modules follow the architecture: what the user
-//! does is in `commands`, how it is done in `config`, `aws`, `git` and `ui`.
+//! (xpipeline.toml) and three commands. ARCHITECTURE.md describes the layout: what the user
+//! does and reads is in `commands`, how it is done in `aws` and `git` (ops that never print),
+//! the pure logic in `model` and `config`, the resolved settings in `settings`, the rendering
+//! in `ui`.
 
 pub mod aws;
 pub mod cli;

@@ -1,7 +1,7 @@
 //! The one mapping of SDK errors: the code and message AWS sent, how a failure affects a
-//! retrying caller (throttled, transient, fatal), and the plain `Error` of a failed call.
-//! Service-specific hints that name an xpipeline.toml key are made next to the calls that
-//! need them (`aws::pipeline::explain`, `aws::sts`), from these parts.
+//! retrying caller (throttled, transient, fatal), the plain `Error` of a failed call, and
+//! `explain`, which turns a failed CodePipeline call into an error whose hint names the
+//! xpipeline.toml key to fix.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;

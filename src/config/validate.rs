@@ -1,4 +1,4 @@
-//! The rules of xpipeline.toml (DESIGN.md) applied to the values the schema walk collected,
+//! The rules of xpipeline.toml (README.md "Configuration", xpipeline.toml.example) applied to the values the schema walk collected,
 //! every problem reported with the span of the offending value, and the `Config` assembled
 //! when there is none. Pure: values in, `Config` or diagnostics out. The name rules are in
 //! `names.rs`, the ARN rule in `arns.rs`; which keys exist and which are required is

@@ -1,6 +1,6 @@
 //! The pipeline xpipeline.toml declares — a list of stages, each a list of actions — as the
-//! SDK type CreatePipeline/UpdatePipeline take, and any pipeline declaration as the JSON of the API (the
-//! article's shape), which is what the diff compares. Pure: data in, data out.
+//! SDK type CreatePipeline/UpdatePipeline take, and any pipeline declaration as the JSON of
+//! the API, which is what the diff compares. Pure: data in, data out.
 
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType,
