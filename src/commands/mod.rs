@@ -5,6 +5,7 @@ mod plan;
 mod policies;
 mod push;
 mod status;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::config;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::aws::{self, executions, pipeline, sts};
+use crate::aws::{self, pipeline, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Tr
 use crate::git::sign::GitCredentials;
 use crate::settings::Settings;
 use crate::ui::Ui;
-use crate::ui::watch::WithExecution;
+use crate::ui::execution::WithExecution;
 
 pub fn run(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     aws::block_on(push(args, settings, cfg, ui))?
@@ -105,7 +105,7 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     }
     // The execution that builds exactly the pushed commit: started (trigger = push) or found,
     // then followed; the exit code is its result.
-    let followed = executions::after_push(
+    let followed = super::watch::after_push(
         &pipeline_client,
         cfg,
         &pushed.commit,

@@ -3,4 +3,5 @@
 //! I/O, no terminal: data in, data out, unit-tested without a network.
 
 pub mod arn;
+pub mod execution;
 pub mod text;

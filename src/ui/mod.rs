@@ -1,6 +1,8 @@
 //! Output: results on stdout (text or one JSON document), progress and errors on stderr.
 //! Spinners and bars only when stderr is a terminal; plain lines otherwise.
 
+pub mod execution;
+pub mod status;
 pub mod watch;
 
 use std::fmt::Display;
