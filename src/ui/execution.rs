@@ -36,20 +36,18 @@ pub fn event_text(e: &Event) -> String {
             action,
             status,
             seconds,
-            url,
-            summary,
-            error,
+            result,
         } => {
             let mut s = format!("{stage}/{action} {status}");
             if let Some(secs) = seconds {
                 s.push_str(&format!(" after {}", duration(*secs)));
             }
-            if let Some(e) = error {
+            if let Some(e) = &result.error {
                 s.push_str(&format!(": {e}"));
-            } else if let Some(sum) = line_of(summary.as_deref()) {
+            } else if let Some(sum) = line_of(result.summary.as_deref()) {
                 s.push_str(&format!(": {sum}"));
             }
-            if let Some(u) = url {
+            if let Some(u) = &result.url {
                 s.push_str(&format!(" {}", one_line(u)));
             }
             s
@@ -79,7 +77,7 @@ pub fn action_line(a: &ActionView) -> String {
         (other, Some(secs)) => s.push_str(&format!("  {other} in {}", duration(secs))),
         (other, None) => s.push_str(&format!("  {other}")),
     }
-    if let Some(e) = &a.error {
+    if let Some(e) = &a.result.error {
         s.push_str(&format!("  {e}"));
     }
     s
@@ -93,17 +91,17 @@ pub fn failure(v: &View) -> Option<String> {
     }
     let mut msg = format!(
         "execution {} of pipeline {} ended {}",
-        v.execution_id, v.pipeline, v.status
+        v.execution_id, v.pipeline, v.outline.status
     );
     if let Some(a) = v.failed_action() {
         msg.push_str(&format!(": action {}/{} failed", a.stage, a.action));
-        if let Some(e) = &a.error {
+        if let Some(e) = &a.result.error {
             msg.push_str(&format!(": {e}"));
         }
-        if let Some(u) = &a.url {
+        if let Some(u) = &a.result.url {
             msg.push_str(&format!("\n  see {}", one_line(u)));
         }
-    } else if let Some(sum) = line_of(v.status_summary.as_deref()) {
+    } else if let Some(sum) = line_of(v.outline.status_summary.as_deref()) {
         msg.push_str(&format!(": {sum}"));
     }
     Some(msg)
@@ -111,18 +109,19 @@ pub fn failure(v: &View) -> Option<String> {
 
 impl fmt::Display for View {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.outline;
         write!(
             f,
             "{} {} execution {}",
-            self.pipeline, self.status, self.execution_id
+            self.pipeline, o.status, self.execution_id
         )?;
-        if let Some(secs) = self.seconds {
+        if let Some(secs) = o.seconds {
             write!(f, " in {}", duration(secs))?;
         }
-        if let Some(r) = &self.revision {
+        if let Some(r) = &o.revision {
             write!(f, "\n  commit {r}")?;
         }
-        if let Some(sum) = line_of(self.status_summary.as_deref()) {
+        if let Some(sum) = line_of(o.status_summary.as_deref()) {
             write!(f, "\n  {sum}")?;
         }
         for a in self.actions() {
@@ -138,10 +137,10 @@ fn action_line_plain(a: &ActionView) -> String {
     if let Some(secs) = a.seconds {
         s.push_str(&format!("  {}", duration(secs)));
     }
-    if let Some(e) = &a.error {
+    if let Some(e) = &a.result.error {
         s.push_str(&format!("  {e}"));
     }
-    if let Some(u) = &a.url {
+    if let Some(u) = &a.result.url {
         s.push_str(&format!("  {}", one_line(u)));
     }
     s
@@ -229,7 +228,7 @@ mod tests {
             vec![run("Build", "Build", A::InProgress, 100.0, 100.0)],
         );
         let mut failed = run("Build", "Build", A::Failed, 100.0, 130.0);
-        failed.error = Some(ActionError {
+        failed.result.error = Some(ActionError {
             code: Some("JobFailed".into()),
             message: "cargo test failed\nsecond line".into(),
         });
@@ -247,11 +246,11 @@ mod tests {
     #[test]
     fn failure_names_the_action_and_its_message() {
         let mut failed = run("Build", "Build", A::Failed, 100.0, 130.0);
-        failed.error = Some(ActionError {
+        failed.result.error = Some(ActionError {
             code: Some("JobFailed".into()),
             message: "tests failed".into(),
         });
-        failed.url = Some("https://console/build".into());
+        failed.result.url = Some("https://console/build".into());
         let v = View::of(&layout(), &snap(E::Failed, vec![failed]), 140.0);
         let msg = failure(&v).unwrap();
         assert!(
@@ -286,11 +285,11 @@ mod tests {
     #[test]
     fn plain_lines_hold_no_control_characters() {
         let mut r = run("Build", "Build", A::Failed, 100.0, 130.0);
-        r.error = Some(ActionError {
+        r.result.error = Some(ActionError {
             code: None,
             message: "\u{1b}[31mred\u{1b}[0m\ttab\r".into(),
         });
-        r.summary = Some("a\u{7}b".into());
+        r.result.summary = Some("a\u{7}b".into());
         let ev = events(None, &snap(E::Failed, vec![r]), 131.0);
         for e in &ev {
             let line = plain_line(131.0, &event_text(e));

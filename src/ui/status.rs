@@ -58,17 +58,18 @@ impl fmt::Display for Report {
             write!(f, "\n  none yet: `cargo xpipeline push` starts one")?;
         }
         for e in &self.executions {
-            write!(f, "\n  {}  {:<11}", e.id, e.status)?;
-            if let Some(r) = &e.revision {
+            let o = &e.outline;
+            write!(f, "\n  {}  {:<11}", e.id, o.status)?;
+            if let Some(r) = &o.revision {
                 write!(f, " {r}")?;
             }
-            if let Some(t) = &e.trigger {
+            if let Some(t) = &o.trigger {
                 write!(f, "  {t}")?;
             }
-            if let Some(s) = &e.started {
+            if let Some(s) = &o.started {
                 write!(f, "  {s}")?;
             }
-            if let Some(secs) = e.seconds {
+            if let Some(secs) = o.seconds {
                 write!(f, "  {}", duration(secs))?;
             }
         }
@@ -79,8 +80,8 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use crate::model::execution::{
-        ActionState, ActionStatus, ExecutionRow, ExecutionStatus, PipelineInfo, Report, Revision,
-        StageState, StageStatus,
+        ActionState, ActionStatus, ExecutionRow, ExecutionStatus, Outline, PipelineInfo, Report,
+        Revision, StageState, StageStatus,
     };
 
     fn report() -> Report {
@@ -112,15 +113,17 @@ mod tests {
             }],
             executions: vec![ExecutionRow {
                 id: "e-1".into(),
-                status: ExecutionStatus::Failed,
-                status_summary: None,
-                revision: Some(Revision {
-                    commit: "5d8e9c1a0b2f5d8e9c1a".into(),
-                    summary: Some("Fix the parser".into()),
-                }),
-                trigger: Some("StartPipelineExecution".into()),
-                started: Some("2026-01-12T10:15:02Z".into()),
-                seconds: Some(279.0),
+                outline: Outline {
+                    status: ExecutionStatus::Failed,
+                    status_summary: None,
+                    revision: Some(Revision {
+                        commit: "5d8e9c1a0b2f5d8e9c1a".into(),
+                        summary: Some("Fix the parser".into()),
+                    }),
+                    trigger: Some("StartPipelineExecution".into()),
+                    started: Some("2026-01-12T10:15:02Z".into()),
+                    seconds: Some(279.0),
+                },
             }],
         }
     }

@@ -81,7 +81,7 @@ impl Renderer {
                 let v = View::of(&self.layout, s, now);
                 if !self.shown {
                     let mut head = format!("{} execution {}", v.pipeline, v.execution_id);
-                    if let Some(r) = &v.revision {
+                    if let Some(r) = &v.outline.revision {
                         head.push_str(&format!(", commit {r}"));
                     }
                     let _ = multi.println(head);
@@ -103,7 +103,7 @@ impl Renderer {
                     }
                     // The link (the CodeBuild build) once, above the lines: long URLs would
                     // wrap and garble a redrawn line.
-                    if let (false, Some(url)) = (line.link_shown, &a.url) {
+                    if let (false, Some(url)) = (line.link_shown, &a.result.url) {
                         let _ =
                             multi.println(format!("{}/{}: {}", a.stage, a.action, one_line(url)));
                         line.link_shown = true;

@@ -6,8 +6,8 @@ use aws_sdk_codepipeline::types::{
 };
 
 use crate::model::execution::{
-    ActionError, ActionRun, ActionStatus, ExecutionStatus, ExecutionSummary, Layout, Revision,
-    SOURCE_ACTION, Snapshot,
+    ActionError, ActionResult, ActionRun, ActionStatus, ExecutionStatus, ExecutionSummary, Layout,
+    Revision, SOURCE_ACTION, Snapshot,
 };
 
 /// An SDK time as seconds since the epoch.
@@ -42,16 +42,18 @@ fn action_run(d: &ActionExecutionDetail) -> ActionRun {
             .map_or(ActionStatus::InProgress, |s| s.as_str().into()),
         start: secs(d.start_time()),
         updated: secs(d.last_update_time()),
-        external_id: result
-            .and_then(|r| r.external_execution_id())
-            .map(str::to_owned),
-        url: result
-            .and_then(|r| r.external_execution_url())
-            .map(str::to_owned),
-        summary: result
-            .and_then(|r| r.external_execution_summary())
-            .map(str::to_owned),
-        error: result.and_then(|r| r.error_details()).map(action_error),
+        result: ActionResult {
+            external_id: result
+                .and_then(|r| r.external_execution_id())
+                .map(str::to_owned),
+            url: result
+                .and_then(|r| r.external_execution_url())
+                .map(str::to_owned),
+            summary: result
+                .and_then(|r| r.external_execution_summary())
+                .map(str::to_owned),
+            error: result.and_then(|r| r.error_details()).map(action_error),
+        },
     }
 }
 
@@ -76,8 +78,8 @@ pub fn snapshot_of(
             actions.iter().find_map(|a| {
                 (a.stage == SOURCE_ACTION && a.status == ActionStatus::Succeeded).then(|| {
                     Revision {
-                        commit: a.external_id.clone().unwrap_or_default(),
-                        summary: a.summary.as_deref().map(revision_summary),
+                        commit: a.result.external_id.clone().unwrap_or_default(),
+                        summary: a.result.summary.as_deref().map(revision_summary),
                     }
                 })
             })
@@ -194,8 +196,11 @@ mod tests {
         let a = &s.actions[0];
         assert_eq!(a.status, ActionStatus::Failed);
         assert_eq!((a.start, a.updated), (Some(100.0), Some(130.0)));
-        assert_eq!(a.error.as_ref().unwrap().message, "cargo test failed");
-        assert_eq!(a.url.as_deref(), Some("https://console/b/1"));
+        assert_eq!(
+            a.result.error.as_ref().unwrap().message,
+            "cargo test failed"
+        );
+        assert_eq!(a.result.url.as_deref(), Some("https://console/b/1"));
     }
 
     #[test]

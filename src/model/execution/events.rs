@@ -1,7 +1,7 @@
 //! What changed between two snapshots of one execution: the events a watch shows as plain
 //! lines, and the "something changed" its pacing listens to.
 
-use super::snapshot::{ActionError, ActionRun, Revision, Snapshot};
+use super::snapshot::{ActionResult, ActionRun, Revision, Snapshot};
 use super::status::{ActionStatus, ExecutionStatus};
 
 /// What changed between two snapshots of the same execution.
@@ -20,9 +20,7 @@ pub enum Event {
         status: ActionStatus,
         /// How long it ran, once it has ended.
         seconds: Option<f64>,
-        url: Option<String>,
-        summary: Option<String>,
-        error: Option<ActionError>,
+        result: ActionResult,
     },
 }
 
@@ -59,9 +57,7 @@ pub fn events(prev: Option<&Snapshot>, next: &Snapshot, now: f64) -> Vec<Event> 
                 } else {
                     r.seconds(now)
                 },
-                url: r.url.clone(),
-                summary: r.summary.clone(),
-                error: r.error.clone(),
+                result: r.result.clone(),
             });
         }
     }
@@ -75,61 +71,38 @@ pub fn events(prev: Option<&Snapshot>, next: &Snapshot, now: f64) -> Vec<Event> 
 mod tests {
     use super::*;
     use crate::model::execution::view::tests::{run, snap};
+    use ActionStatus as A;
+    use ExecutionStatus as E;
+
+    fn source(status: A, updated: f64) -> ActionRun {
+        run("Source", "Source", status, 100.0, updated)
+    }
 
     #[test]
     fn first_snapshot_reports_the_execution_and_each_action() {
-        let s = snap(
-            ExecutionStatus::InProgress,
-            vec![run(
-                "Source",
-                "Source",
-                ActionStatus::InProgress,
-                100.0,
-                100.0,
-            )],
-        );
+        let s = snap(E::InProgress, vec![source(A::InProgress, 100.0)]);
         let ev = events(None, &s, 101.0);
         assert_eq!(ev.len(), 2);
+        assert!(matches!(&ev[0], Event::Execution { status, .. } if *status == E::InProgress));
         assert!(
-            matches!(&ev[0], Event::Execution { status, .. } if *status == ExecutionStatus::InProgress)
-        );
-        assert!(
-            matches!(&ev[1], Event::Action { action, status, seconds: None, .. } if action == "Source" && *status == ActionStatus::InProgress)
+            matches!(&ev[1], Event::Action { action, status, seconds: None, .. } if action == "Source" && *status == A::InProgress)
         );
     }
 
     #[test]
     fn an_unchanged_snapshot_has_no_events() {
-        let s = snap(
-            ExecutionStatus::InProgress,
-            vec![run(
-                "Source",
-                "Source",
-                ActionStatus::InProgress,
-                100.0,
-                100.0,
-            )],
-        );
+        let s = snap(E::InProgress, vec![source(A::InProgress, 100.0)]);
         assert!(events(Some(&s), &s, 150.0).is_empty());
     }
 
     #[test]
     fn a_finished_action_and_the_next_one_starting_come_in_start_order() {
-        let a = snap(
-            ExecutionStatus::InProgress,
-            vec![run(
-                "Source",
-                "Source",
-                ActionStatus::InProgress,
-                100.0,
-                100.0,
-            )],
-        );
+        let a = snap(E::InProgress, vec![source(A::InProgress, 100.0)]);
         let b = snap(
-            ExecutionStatus::InProgress,
+            E::InProgress,
             vec![
-                run("Build", "Build", ActionStatus::InProgress, 104.0, 104.0),
-                run("Source", "Source", ActionStatus::Succeeded, 100.0, 104.0),
+                run("Build", "Build", A::InProgress, 104.0, 104.0),
+                source(A::Succeeded, 104.0),
             ],
         );
         let ev = events(Some(&a), &b, 105.0);
@@ -143,24 +116,16 @@ mod tests {
     #[test]
     fn the_final_status_comes_after_the_actions() {
         let a = snap(
-            ExecutionStatus::InProgress,
-            vec![run(
-                "Build",
-                "Build",
-                ActionStatus::InProgress,
-                100.0,
-                100.0,
-            )],
+            E::InProgress,
+            vec![run("Build", "Build", A::InProgress, 100.0, 100.0)],
         );
         let b = snap(
-            ExecutionStatus::Failed,
-            vec![run("Build", "Build", ActionStatus::Failed, 100.0, 130.0)],
+            E::Failed,
+            vec![run("Build", "Build", A::Failed, 100.0, 130.0)],
         );
         let ev = events(Some(&a), &b, 131.0);
         assert_eq!(ev.len(), 2);
         assert!(matches!(&ev[0], Event::Action { .. }));
-        assert!(
-            matches!(&ev[1], Event::Execution { status, .. } if *status == ExecutionStatus::Failed)
-        );
+        assert!(matches!(&ev[1], Event::Execution { status, .. } if *status == E::Failed));
     }
 }

@@ -11,8 +11,8 @@ pub mod view;
 pub use events::{Event, events};
 pub use report::{ActionState, ExecutionRow, PipelineInfo, Report, StageState};
 pub use snapshot::{
-    ActionError, ActionRun, Builds, ExecutionSummary, Layout, Revision, SOURCE_ACTION, Snapshot,
-    current, request_token, running_for, same_commit,
+    ActionError, ActionResult, ActionRun, Builds, ExecutionSummary, Layout, Revision,
+    SOURCE_ACTION, Snapshot, current, request_token, running_for, same_commit,
 };
 pub use status::{ActionStatus, ExecutionStatus, StageStatus};
-pub use view::{ActionView, StageView, View};
+pub use view::{ActionView, Outline, StageView, View};

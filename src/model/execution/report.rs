@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use super::snapshot::{ExecutionSummary, Revision};
-use super::status::{ActionStatus, ExecutionStatus, StageStatus};
-use crate::model::text::{one_line, timestamp};
+use super::status::{ActionStatus, StageStatus};
+use super::view::Outline;
+use crate::model::text::one_line;
 
 /// The execution mode CodePipeline applies when a pipeline declares none.
 pub const DEFAULT_EXECUTION_MODE: &str = "SUPERSEDED";
@@ -85,30 +86,14 @@ pub struct ActionState {
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionRow {
     pub id: String,
-    pub status: ExecutionStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_summary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<Revision>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trigger: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started: Option<String>,
-    /// From start to the last update (to now while it runs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<f64>,
+    #[serde(flatten)]
+    pub outline: Outline,
 }
 
 impl ExecutionRow {
     /// One row of the recent executions, at time `now` (seconds since the epoch).
     pub fn of(s: &ExecutionSummary, now: f64) -> ExecutionRow {
-        let end = if s.status.is_terminal() {
-            s.updated.unwrap_or(now)
-        } else {
-            now
-        };
-        ExecutionRow {
-            id: s.id.clone(),
+        let outline = Outline {
             status: s.status.clone(),
             status_summary: s.status_summary.clone(),
             revision: s.revisions.first().map(|r| Revision {
@@ -116,8 +101,12 @@ impl ExecutionRow {
                 summary: r.summary.as_deref().map(one_line),
             }),
             trigger: s.trigger.clone(),
-            started: s.start.map(timestamp),
-            seconds: s.start.map(|st| (end - st).max(0.0)),
+            started: None,
+            seconds: None,
+        };
+        ExecutionRow {
+            id: s.id.clone(),
+            outline: outline.timed(s.start, s.updated, now),
         }
     }
 }
@@ -125,6 +114,7 @@ impl ExecutionRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::execution::ExecutionStatus;
 
     #[test]
     fn a_row_shows_commit_trigger_and_duration() {
@@ -140,7 +130,7 @@ mod tests {
             start: Some(1_000.0),
             updated: Some(1_065.0),
         };
-        let r = ExecutionRow::of(&s, 5_000.0);
+        let r = ExecutionRow::of(&s, 5_000.0).outline;
         assert_eq!(r.seconds, Some(65.0));
         assert_eq!(r.trigger.as_deref(), Some("StartPipelineExecution"));
         assert_eq!(r.revision.as_ref().unwrap().summary.as_deref(), Some("Fix"));
@@ -149,7 +139,8 @@ mod tests {
             status: ExecutionStatus::InProgress,
             ..s
         };
-        assert_eq!(ExecutionRow::of(&running, 1_100.0).seconds, Some(100.0));
+        let r = ExecutionRow::of(&running, 1_100.0).outline;
+        assert_eq!(r.seconds, Some(100.0));
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub struct ActionRun {
     pub start: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated: Option<f64>,
+    #[serde(flatten)]
+    pub result: ActionResult,
+}
+
+/// What a run of an action reports about its work (AWS's ActionExecutionResult).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionResult {
     /// The CodeBuild build id, the commit of a Source action.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::snapshot::{ActionError, Layout, Revision, Snapshot};
+use super::snapshot::{ActionResult, Layout, Revision, Snapshot};
 use super::status::{ActionStatus, ExecutionStatus, StageStatus};
 use crate::model::text::timestamp;
 
@@ -21,14 +21,8 @@ pub struct ActionView {
     /// Seconds from start to end (or to now while it runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ActionError>,
+    #[serde(flatten)]
+    pub result: ActionResult,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,12 +32,11 @@ pub struct StageView {
     pub actions: Vec<ActionView>,
 }
 
-/// The whole execution at one moment; also the final result of a watch (stdout).
+/// An execution in outline: its status and why, the revision it builds, what started it,
+/// when, and for how long. The head of a `View` and a row of the `status` overview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct View {
-    pub pipeline: String,
-    pub execution_id: String,
+pub struct Outline {
     pub status: ExecutionStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_summary: Option<String>,
@@ -53,8 +46,34 @@ pub struct View {
     pub trigger: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    /// From the start to the last update once it has ended, to `now` while it runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+}
+
+impl Outline {
+    /// `started` and `seconds` from the start and the last update (seconds since the epoch).
+    pub fn timed(self, start: Option<f64>, last_update: Option<f64>, now: f64) -> Outline {
+        let end = match self.status.is_terminal() {
+            true => last_update.unwrap_or(now),
+            false => now,
+        };
+        Outline {
+            started: start.map(timestamp),
+            seconds: start.map(|st| (end - st).max(0.0)),
+            ..self
+        }
+    }
+}
+
+/// The whole execution at one moment; also the final result of a watch (stdout).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct View {
+    pub pipeline: String,
+    pub execution_id: String,
+    #[serde(flatten)]
+    pub outline: Outline,
     pub stages: Vec<StageView>,
 }
 
@@ -84,10 +103,7 @@ impl View {
                             status: run.map_or(ActionStatus::Pending, |r| r.status.clone()),
                             started: run.and_then(|r| r.start).map(timestamp),
                             seconds: run.and_then(|r| r.seconds(now)),
-                            external_id: run.and_then(|r| r.external_id.clone()),
-                            url: run.and_then(|r| r.url.clone()),
-                            summary: run.and_then(|r| r.summary.clone()),
-                            error: run.and_then(|r| r.error.clone()),
+                            result: run.map(|r| r.result.clone()).unwrap_or_default(),
                         }
                     })
                     .collect();
@@ -100,25 +116,22 @@ impl View {
                 }
             })
             .collect();
-        let start = s.actions.iter().filter_map(|r| r.start).reduce(f64::min);
-        let end = if s.status.is_terminal() {
-            s.actions
-                .iter()
-                .filter_map(|r| r.updated)
-                .reduce(f64::max)
-                .unwrap_or(now)
-        } else {
-            now
-        };
-        View {
-            pipeline: s.pipeline.clone(),
-            execution_id: s.execution_id.clone(),
+        let outline = Outline {
             status: s.status.clone(),
             status_summary: s.status_summary.clone(),
             revision: s.revision.clone(),
             trigger: s.trigger.clone(),
-            started: start.map(timestamp),
-            seconds: start.map(|st| (end - st).max(0.0)),
+            started: None,
+            seconds: None,
+        };
+        View {
+            pipeline: s.pipeline.clone(),
+            execution_id: s.execution_id.clone(),
+            outline: outline.timed(
+                s.actions.iter().filter_map(|r| r.start).reduce(f64::min),
+                s.actions.iter().filter_map(|r| r.updated).reduce(f64::max),
+                now,
+            ),
             stages,
         }
     }
@@ -128,7 +141,7 @@ impl View {
     }
 
     pub fn succeeded(&self) -> bool {
-        self.status == ExecutionStatus::Succeeded
+        self.outline.status == ExecutionStatus::Succeeded
     }
 
     /// The first action that failed, the one to name when the execution did not succeed.
@@ -139,7 +152,7 @@ impl View {
     /// The commit the execution built when it is not `pushed`: a V1 pipeline builds the
     /// branch head, which someone may have moved since the push.
     pub fn built_other_than(&self, pushed: &str) -> Option<&str> {
-        let built = &self.revision.as_ref()?.commit;
+        let built = &self.outline.revision.as_ref()?.commit;
         (built != pushed).then_some(built.as_str())
     }
 }
@@ -162,10 +175,7 @@ pub(crate) mod tests {
             status,
             start: Some(start),
             updated: Some(updated),
-            external_id: None,
-            url: None,
-            summary: None,
-            error: None,
+            result: ActionResult::default(),
         }
     }
 
@@ -209,7 +219,7 @@ pub(crate) mod tests {
         assert_eq!(v.stages[0].actions[0].seconds, Some(3.0));
         assert_eq!(v.stages[1].status, StageStatus::Pending);
         assert_eq!(v.stages[1].actions[0].status, ActionStatus::Pending);
-        assert_eq!(v.seconds, Some(10.0));
+        assert_eq!(v.outline.seconds, Some(10.0));
     }
 
     #[test]
@@ -247,7 +257,7 @@ pub(crate) mod tests {
             ],
         );
         let v = View::of(&layout(), &s, 999.0);
-        assert_eq!(v.seconds, Some(60.0));
+        assert_eq!(v.outline.seconds, Some(60.0));
         assert!(v.succeeded());
         assert!(v.failed_action().is_none());
     }
@@ -258,7 +268,7 @@ pub(crate) mod tests {
         let built = "0123456789abcdef0123";
         assert_eq!(v.built_other_than(built), None);
         assert_eq!(v.built_other_than(&"b".repeat(40)), Some(built));
-        v.revision = None;
+        v.outline.revision = None;
         assert_eq!(v.built_other_than(&"b".repeat(40)), None);
     }
 }
