@@ -344,6 +344,59 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_run_as_plain_lines_then_its_error() {
+        let ticks = [
+            snap(
+                E::InProgress,
+                vec![run("Source", "Source", A::InProgress, 100.0, 100.0)],
+            ),
+            snap(
+                E::InProgress,
+                vec![
+                    run("Source", "Source", A::Succeeded, 100.0, 103.0),
+                    run("Build", "Build", A::InProgress, 103.0, 103.0),
+                ],
+            ),
+            snap(E::Failed, {
+                let mut build = run("Build", "Build", A::Failed, 103.0, 379.0);
+                build.result.error = Some(ActionError {
+                    code: Some("JobFailed".into()),
+                    message: "Build failed: exit status 101".into(),
+                });
+                build.result.url = Some("https://console/build/1".into());
+                vec![run("Source", "Source", A::Succeeded, 100.0, 103.0), build]
+            }),
+        ];
+        let mut lines = Vec::new();
+        let mut prev = None;
+        for (i, s) in ticks.iter().enumerate() {
+            let at = 100.0 + 140.0 * i as f64;
+            for e in events(prev, s, at) {
+                lines.push(plain_line(at, &event_text(&e)));
+            }
+            prev = Some(s);
+        }
+        let last = View::of(&layout(), &ticks[2], 400.0);
+        lines.push(format!("error: {}", failure(&last).unwrap()));
+        insta::assert_snapshot!(lines.join("\n"), @r#"
+        1970-01-01T00:01:40Z execution InProgress, commit 0123456789ab "Fix the build"
+        1970-01-01T00:01:40Z Source/Source InProgress
+        1970-01-01T00:04:00Z Source/Source Succeeded after 3s
+        1970-01-01T00:04:00Z Build/Build InProgress
+        1970-01-01T00:06:20Z Build/Build Failed after 4m36s: JobFailed: Build failed: exit status 101 https://console/build/1
+        1970-01-01T00:06:20Z execution Failed, commit 0123456789ab "Fix the build"
+        error: execution e-1 of pipeline p ended Failed: action Build/Build failed: JobFailed: Build failed: exit status 101
+          see https://console/build/1
+        "#);
+        insta::assert_snapshot!(last.to_string(), @r#"
+        p Failed execution e-1 in 4m39s
+          commit 0123456789ab "Fix the build"
+          Succeeded    Source/Source  3s
+          Failed       Build/Build  4m36s  JobFailed: Build failed: exit status 101  https://console/build/1
+        "#);
+    }
+
+    #[test]
     fn push_without_a_followed_execution_names_the_started_one() {
         let w = WithExecution::new("pushed", None, Some("e-9"));
         assert_eq!(w.to_string(), "pushed\nstarted execution e-9");

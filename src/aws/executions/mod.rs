@@ -75,7 +75,7 @@ where
 }
 
 /// A failed CodePipeline call as the error to report, with a hint where one helps.
-pub fn call_failed<E>(what: &str, err: SdkError<E, HttpResponse>) -> Error
+fn call_failed<E>(what: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -263,6 +263,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_json_keys_stay_as_documented() {
+        let mut build = run("Build", "Build", ActionStatus::Failed, 100.0, 130.0);
+        build.result.url = Some("https://b".into());
+        let v = View::of(
+            &layout(),
+            &snap(ExecutionStatus::Failed, vec![build]),
+            131.0,
+        );
+        let json = serde_json::to_string(&v).unwrap();
+        let keys = [
+            "\"pipeline\"",
+            "\"executionId\"",
+            "\"status\":\"Failed\"",
+            "\"revision\"",
+            "\"trigger\"",
+            "\"started\"",
+            "\"seconds\"",
+            "\"stages\"",
+        ];
+        let at: Vec<usize> = keys.iter().map(|k| json.find(k).expect(k)).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{json}");
+        assert!(
+            json.contains(
+                "{\"stage\":\"Build\",\"action\":\"Build\",\"status\":\"Failed\",\"started\":\"1970-01-01T00:01:40Z\",\"seconds\":30.0,\"url\":\"https://b\"}"
+            ),
+            "{json}"
+        );
+        assert!(
+            json.contains("{\"name\":\"Source\",\"status\":\"Pending\""),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn building_another_commit_than_the_pushed_one_is_noticed() {
         let mut v = View::of(&layout(), &snap(ExecutionStatus::Succeeded, vec![]), 1.0);
         let built = "0123456789abcdef0123";
