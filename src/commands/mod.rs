@@ -6,6 +6,7 @@ mod policies;
 mod push;
 mod reconcile;
 mod status;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::config;

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::reconcile;
-use crate::aws::{self, executions, sts};
+use crate::aws::{self, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -19,8 +19,8 @@ use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Tr
 use crate::git::sign::GitCredentials;
 use crate::model::pipeline::plan::Options;
 use crate::settings::Settings;
+use crate::ui::execution::WithExecution;
 use crate::ui::progress::{TransferBar, summary_line};
-use crate::ui::watch::WithExecution;
 use crate::ui::{self, Ui};
 
 pub fn run(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
@@ -109,7 +109,7 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     }
     // The execution that builds exactly the pushed commit: started (trigger = push) or found,
     // then followed; the exit code is its result.
-    let followed = executions::after_push(
+    let followed = super::watch::after_push(
         &pipeline_client,
         cfg,
         &pushed.commit,

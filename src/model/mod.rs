@@ -5,6 +5,7 @@
 //! takes, and a mirror type would only add a conversion.)
 
 pub mod arn;
+pub mod execution;
 pub mod pipeline;
 pub mod policies;
 pub mod text;

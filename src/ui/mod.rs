@@ -1,8 +1,10 @@
 //! Output: results on stdout (text or one JSON document), progress and errors on stderr.
 //! Spinners and bars only when stderr is a terminal; plain lines otherwise.
 
+pub mod execution;
 pub mod progress;
 pub mod prompt;
+pub mod status;
 pub mod watch;
 
 use std::fmt::Display;

@@ -1,0 +1,398 @@
+//! The watch step, shared by `status --watch` and `push`: follow one execution to its end
+//! (the loop: one tick, render, decide, pace; Ctrl-C; an outage given up on), and, after a
+//! push, start or find the execution that builds the pushed commit and say which one is
+//! followed. The ops it calls (`aws::executions`) only make calls and return model values;
+//! every line the user reads is decided here and drawn by `ui::watch::Renderer`.
+//!
+//! The loop's decisions (events since the last answer, the pause before the next tick, when
+//! an outage has lasted too long) are the pure `Watch` below, unit-tested without a network.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_codepipeline::Client;
+
+use crate::aws::error::Failure;
+use crate::aws::executions::{self, Creation};
+use crate::aws::retry::{Pacer, backoff, random_unit};
+use crate::config::{Config, PipelineType, Trigger};
+use crate::error::{Error, Result};
+use crate::model::execution::{Event, Layout, Snapshot, View, events, running_for};
+use crate::model::text::{duration, short_commit};
+use crate::settings::Settings;
+use crate::ui::Ui;
+use crate::ui::execution::failure;
+use crate::ui::watch::Renderer;
+
+/// Exit 3 (`Error::Pipeline`, naming the failing action) unless the execution succeeded.
+pub fn outcome(view: &View) -> Result<()> {
+    failure(view).map_or(Ok(()), |m| Err(Error::Pipeline(m)))
+}
+
+/// What `push` did about the execution of the pushed commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Followed {
+    /// --no-watch with trigger = poll or events: AWS starts it; nothing was asked.
+    Nothing,
+    /// --no-watch: started (or found), not followed.
+    Started(String),
+    /// Followed to its end.
+    Ended(Box<View>),
+}
+
+impl Followed {
+    /// Exit 3 (`Error::Pipeline`) unless a followed execution succeeded.
+    pub fn outcome(&self) -> Result<()> {
+        match self {
+            Followed::Ended(v) => outcome(v),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn execution_id(&self) -> Option<&str> {
+        match self {
+            Followed::Nothing => None,
+            Followed::Started(id) => Some(id),
+            Followed::Ended(v) => Some(&v.execution_id),
+        }
+    }
+
+    pub fn view(&self) -> Option<&View> {
+        match self {
+            Followed::Ended(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// After the git push: start or find the execution of `commit`, then follow it unless
+/// `watch` is false (--no-watch still starts it when trigger = push, and says how to follow).
+pub async fn after_push(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    created: bool,
+    watch: bool,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<Followed> {
+    if !watch && cfg.pipeline.trigger != Trigger::Push {
+        return Ok(Followed::Nothing);
+    }
+    let id = start_or_find(client, cfg, commit, created, settings, ui).await?;
+    if !watch {
+        ui.status(format_args!(
+            "not following it (--no-watch): `cargo xpipeline status --watch --execution {id}`"
+        ));
+        return Ok(Followed::Started(id));
+    }
+    // The pipeline was just reconciled to the declaration: its layout costs no call.
+    let layout = crate::model::pipeline::declare::declare(cfg)
+        .ok()
+        .map(|d| executions::layout_of(&d));
+    let view = follow(
+        client,
+        &cfg.pipeline.name,
+        &id,
+        layout,
+        settings.watch_outage,
+        ui,
+    )
+    .await?;
+    if let Some(built) = view.built_other_than(commit) {
+        ui.warn(format_args!(
+            "execution {} built commit {built}, not the pushed {commit}: the branch moved after the push \
+             (a V1 pipeline builds the branch head; pipeline.type = \"V2\" builds exactly the pushed commit)",
+            view.execution_id
+        ));
+    }
+    Ok(Followed::Ended(Box::new(view)))
+}
+
+/// Start the execution that builds `commit` (trigger = push), or find the one AWS started
+/// for it (trigger = poll or events, or the execution CreatePipeline started when the
+/// pipeline was just `created`). Returns its id. Never starts two for the same commit.
+async fn start_or_find(
+    client: &Client,
+    cfg: &Config,
+    commit: &str,
+    created: bool,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<String> {
+    let name = &cfg.pipeline.name;
+    let short = short_commit(commit);
+    if cfg.pipeline.trigger != Trigger::Push {
+        ui.status(format_args!(
+            "waiting for {name} to start an execution for commit {short} (trigger = {})",
+            cfg.pipeline.trigger
+        ));
+        return match executions::find(client, name, commit, settings.find_timeout).await? {
+            Some(id) => {
+                ui.status(format_args!("found execution {id} building commit {short}"));
+                Ok(id)
+            }
+            None => Err(not_started(cfg, commit, settings.find_timeout)),
+        };
+    }
+    let running = if created {
+        match executions::creation_execution(client, name, commit).await? {
+            Creation::Builds(id) => {
+                ui.status(format_args!(
+                    "following execution {id}, started by the creation of {name}, which builds commit {short}"
+                ));
+                Some(id)
+            }
+            Creation::Other => None,
+            Creation::NotFetched => {
+                ui.warn(format_args!(
+                    "the execution that creating {name} started has not fetched its source after 60s; starting one for commit {short}"
+                ));
+                None
+            }
+        }
+    } else {
+        // An earlier push of the same commit, interrupted: follow its execution rather than
+        // start a second one that would supersede it.
+        let recent = executions::recent(client, name, 10).await?;
+        running_for(&recent, commit).map(|id| {
+            ui.status(format_args!(
+                "execution {id} is already building commit {short}: following it"
+            ));
+            id.to_owned()
+        })
+    };
+    if let Some(id) = running {
+        return Ok(id);
+    }
+    let pin = cfg.pipeline.pipeline_type == PipelineType::V2;
+    if !pin {
+        ui.detail(format_args!(
+            "pipeline {name} is V1: the execution builds the head of branch {} (V2 pins the commit)",
+            cfg.source.branch
+        ));
+    }
+    let id = executions::start(client, name, commit, pin).await?;
+    ui.status(format_args!(
+        "started execution {id} of {name} for commit {short}"
+    ));
+    Ok(id)
+}
+
+/// No execution for the pushed commit within the limit: name the likely cause.
+fn not_started(cfg: &Config, commit: &str, limit: Duration) -> Error {
+    let name = &cfg.pipeline.name;
+    let msg = format!(
+        "no execution of pipeline {name} has picked up commit {} after {} (pipeline.trigger = \"{}\")",
+        short_commit(commit),
+        duration(limit.as_secs_f64()),
+        cfg.pipeline.trigger
+    );
+    let start_by_hand = format!(
+        "start one by hand with `aws codepipeline start-pipeline-execution --name {name}`, or set pipeline.trigger = \"push\" so that push starts it"
+    );
+    let hint = match cfg.pipeline.trigger {
+        Trigger::Poll => format!(
+            "CodePipeline polls only when the Source action has PollForSourceChanges = true: \
+             compare with `cargo xpipeline plan`; or {start_by_hand}"
+        ),
+        _ => format!(
+            "an EventBridge rule must start the pipeline on CodeCommit \"Repository State Change\" \
+             events of repository {} branch {}, and the default event bus of account {} must \
+             forward them to account {}: check that the rules exist, are enabled and may call \
+             codepipeline:StartPipelineExecution; or {start_by_hand}",
+            cfg.source.repository, cfg.source.branch, cfg.source.account, cfg.pipeline.account
+        ),
+    };
+    Error::op_hint(msg, hint)
+}
+
+fn interrupted(id: &str) -> Error {
+    Error::op_hint(
+        format!("stopped watching execution {id}; the execution itself goes on"),
+        format!("follow it again with `cargo xpipeline status --watch --execution {id}`"),
+    )
+}
+
+/// Follow one execution until it ends, whatever its end: the final view. Errors only when
+/// the watch itself cannot go on (Ctrl-C, an outage longer than `outage`, access denied).
+/// `layout` (the stages and actions, to show those not started yet) is read with GetPipeline
+/// when `None`.
+pub async fn follow(
+    client: &Client,
+    pipeline: &str,
+    id: &str,
+    layout: Option<Layout>,
+    outage: Duration,
+    ui: &Ui,
+) -> Result<View> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    // The layout only adds pending actions to the view: without it the watch still works.
+    let layout = match layout {
+        Some(l) => l,
+        None => tokio::select! {
+            l = executions::layout(client, pipeline) => l.unwrap_or_default(),
+            _ = &mut ctrl_c => return Err(interrupted(id)),
+        },
+    };
+    let mut renderer = Renderer::new(ui, layout.clone());
+    let began = Instant::now();
+    let mut watch = Watch::new(outage);
+    loop {
+        let result = tokio::select! {
+            r = executions::tick(client, pipeline, id) => r,
+            _ = &mut ctrl_c => {
+                renderer.finish();
+                return Err(interrupted(id));
+            }
+        };
+        let at = began.elapsed().as_secs_f64();
+        let now = executions::now_epoch();
+        let wait = match result {
+            Ok(s) => {
+                let answer = watch.answered(&s, at, now);
+                if answer.recovered {
+                    renderer.note(now, "CodePipeline answers again");
+                }
+                renderer.show(&s, &answer.events, now);
+                match answer.wait {
+                    Some(wait) => wait,
+                    None => {
+                        renderer.finish();
+                        return Ok(View::of(&layout, &s, now));
+                    }
+                }
+            }
+            Err(f) if f.kind == Failure::Fatal => {
+                renderer.finish();
+                return Err(f.error);
+            }
+            Err(f) => match watch.failed(f.kind == Failure::Throttled, at, random_unit()) {
+                Ok(wait) => {
+                    renderer.note(now, &format!("{}; retrying in {}", f.error, duration(wait)));
+                    wait
+                }
+                Err(lasted) => {
+                    renderer.finish();
+                    return Err(Error::op_hint(
+                        format!(
+                            "gave up watching execution {id}: CodePipeline has not answered for {}; last error: {}",
+                            duration(lasted),
+                            f.error
+                        ),
+                        format!(
+                            "the execution itself goes on; follow it again with `cargo xpipeline status --watch --execution {id}`"
+                        ),
+                    ));
+                }
+            },
+        };
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+            _ = &mut ctrl_c => {
+                renderer.finish();
+                return Err(interrupted(id));
+            }
+        }
+    }
+}
+
+/// The watch's decisions, pure: what changed since the last answer, how long to wait before
+/// the next tick, when an outage has lasted too long. Times are seconds since the watch began.
+struct Watch {
+    pacer: Pacer,
+    prev: Option<Snapshot>,
+    /// Since when CodePipeline has not answered, and how many ticks failed since.
+    outage: Option<(f64, u32)>,
+    limit: f64,
+}
+
+/// What to do with a tick that answered.
+struct Answered {
+    events: Vec<Event>,
+    /// It ends an outage.
+    recovered: bool,
+    /// The pause before the next tick; `None` when the execution has ended.
+    wait: Option<f64>,
+}
+
+impl Watch {
+    fn new(limit: Duration) -> Watch {
+        Watch {
+            pacer: Pacer::default(),
+            prev: None,
+            outage: None,
+            limit: limit.as_secs_f64(),
+        }
+    }
+
+    fn answered(&mut self, s: &Snapshot, at: f64, now: f64) -> Answered {
+        let recovered = self.outage.take().is_some();
+        let events = events(self.prev.as_ref(), s, now);
+        let wait = (!s.status.is_terminal()).then(|| self.pacer.tick(at, !events.is_empty()));
+        self.prev = Some(s.clone());
+        Answered {
+            events,
+            recovered,
+            wait,
+        }
+    }
+
+    /// A tick that failed (throttled, or transiently) at `at`: the pause before the next
+    /// one, or `Err` with how long the outage has lasted once that reaches the limit.
+    /// `unit` jitters the backoff.
+    fn failed(&mut self, throttled: bool, at: f64, unit: f64) -> std::result::Result<f64, f64> {
+        let (since, attempt) = self.outage.get_or_insert((at, 0));
+        *attempt += 1;
+        let lasted = at - *since;
+        if lasted >= self.limit {
+            return Err(lasted);
+        }
+        Ok(self.pacer.failed(at, throttled, backoff(*attempt, unit)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::execution::view::tests::{run, snap};
+    use crate::model::execution::{ActionStatus as A, ExecutionStatus as E};
+
+    #[test]
+    fn the_watch_looks_again_soon_after_a_change_and_stops_at_the_end() {
+        let mut w = Watch::new(Duration::from_secs(300));
+        let running = snap(
+            E::InProgress,
+            vec![run("Source", "Source", A::InProgress, 1.0, 1.0)],
+        );
+        let first = w.answered(&running, 0.0, 1.0);
+        assert_eq!(first.events.len(), 2);
+        assert_eq!(first.wait, Some(1.0));
+        let quiet = w.answered(&running, 1.0, 2.0);
+        assert!(quiet.events.is_empty());
+        assert!(quiet.wait.unwrap() > 1.0);
+        let done = snap(
+            E::Succeeded,
+            vec![run("Source", "Source", A::Succeeded, 1.0, 3.0)],
+        );
+        let last = w.answered(&done, 3.0, 4.0);
+        assert_eq!(last.events.len(), 2);
+        assert_eq!(last.wait, None);
+        assert!(!last.recovered);
+    }
+
+    #[test]
+    fn an_outage_is_ridden_out_until_the_limit_and_its_end_is_told() {
+        let mut w = Watch::new(Duration::from_secs(10));
+        let first = w.failed(false, 5.0, 0.0).unwrap();
+        assert!(first >= 1.0);
+        let second = w.failed(true, 7.0, 0.0).unwrap();
+        assert!(second >= 2.0, "{second}");
+        assert_eq!(w.failed(false, 15.0, 0.0), Err(10.0));
+        let s = snap(E::InProgress, vec![]);
+        assert!(w.answered(&s, 16.0, 16.0).recovered);
+        assert!(!w.answered(&s, 17.0, 17.0).recovered);
+        // A new outage counts from its own start.
+        assert!(w.failed(false, 30.0, 0.0).is_ok());
+    }
+}
