@@ -43,22 +43,26 @@ pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
             .all(|p| keys::get(p).is_some_and(|k| matches!(k.kind, Kind::Str | Kind::Int))),
         "init sets only keys of src/config/keys.rs that take a value"
     );
-    let mut blocks = vec![HEADER.to_owned()];
-    for top in keys::children("") {
-        table(top, values, &mut blocks);
-    }
     // The examples are written for the aws partition; China and GovCloud get theirs.
     let partition = match values.get("pipeline.region") {
         Some(Value::Set(region)) => crate::model::arn::partition_of(region),
         _ => "aws",
     };
-    blocks
-        .join("\n")
+    let mut blocks = vec![HEADER.to_owned()];
+    for top in keys::children("") {
+        table(top, values, partition, &mut blocks);
+    }
+    blocks.join("\n")
+}
+
+/// The example of `k`, in `partition`.
+fn example(k: &Key, partition: &str) -> String {
+    k.example
         .replace("\"arn:aws:", &format!("\"arn:{partition}:"))
 }
 
 /// The block of `t` (its header and keys) and then those of the tables within it.
-fn table(t: &Key, values: &BTreeMap<&str, Value>, blocks: &mut Vec<String>) {
+fn table(t: &Key, values: &BTreeMap<&str, Value>, partition: &str, blocks: &mut Vec<String>) {
     let mut out = String::new();
     comment(&mut out, t.doc);
     if t.kind == Kind::StrMap {
@@ -71,7 +75,7 @@ fn table(t: &Key, values: &BTreeMap<&str, Value>, blocks: &mut Vec<String>) {
         .filter(|k| matches!(k.kind, Kind::Str | Kind::Int))
         .collect();
     if !t.required && !scalars.iter().any(|k| set(k)) {
-        commented_table(t, &scalars, &mut out);
+        commented_table(t, &scalars, partition, &mut out);
     } else {
         out.push_str(&format!("[{}]\n", t.path));
         for k in scalars {
@@ -85,22 +89,22 @@ fn table(t: &Key, values: &BTreeMap<&str, Value>, blocks: &mut Vec<String>) {
                     comment(&mut out, k.unset_doc);
                     out.push_str(&format!("# {} = {}\n", k.name(), quote(placeholder)));
                 }
-                None => out.push_str(&format!("# {} = {}\n", k.name(), k.example)),
+                None => out.push_str(&format!("# {} = {}\n", k.name(), example(k, partition))),
             }
         }
     }
     blocks.push(out);
     for inner in keys::children(t.path).filter(|k| matches!(k.kind, Kind::Table | Kind::StrMap)) {
-        table(inner, values, blocks);
+        table(inner, values, partition, blocks);
     }
 }
 
 /// `# [t]` and each key's example, its doc as a comment after it, the comments in one column.
-fn commented_table(t: &Key, scalars: &[&Key], out: &mut String) {
+fn commented_table(t: &Key, scalars: &[&Key], partition: &str, out: &mut String) {
     out.push_str(&format!("# [{}]\n", t.path));
     let lines: Vec<String> = scalars
         .iter()
-        .map(|k| format!("# {} = {}", k.name(), k.example))
+        .map(|k| format!("# {} = {}", k.name(), example(k, partition)))
         .collect();
     let width = lines.iter().map(String::len).max().unwrap_or(0) + 1;
     for (line, k) in lines.iter().zip(scalars) {
