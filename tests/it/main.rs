@@ -11,4 +11,5 @@ mod policies;
 mod push;
 mod push_follow;
 mod sandbox_fixture;
+mod snapshots;
 mod status;
