@@ -1,6 +1,6 @@
-"""Shared by the benchmarks: start the local AWS sandbox, seed it, put a commit in its
-CodeCommit repository and create the demo pipeline with the AWS CLI (so that the
-benchmarks measure `status` and the watch, not the reconcile)."""
+"""Shared by the benchmarks: start the local AWS sandbox, seeded (through sandbox/launch.py),
+put a commit in its CodeCommit repository and create the demo pipeline with the AWS CLI (so
+that the benchmarks measure `status` and the watch, not the reconcile)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = "bench-pipeline"
+
+sys.path.insert(0, str(ROOT / "sandbox"))
+import launch  # noqa: E402  (sandbox/launch.py: the one way to start the sandbox)
 
 
 def python() -> str:
@@ -33,16 +36,12 @@ def binary() -> str:
 class Sandbox:
     def __init__(self, stage_seconds: float):
         self.tmp = tempfile.TemporaryDirectory(prefix="xpipeline-bench-")
-        self.proc = subprocess.Popen(
-            [python(), str(ROOT / "tests/sandbox/server.py"), "--port", "0", "--quiet",
-             "--data-dir", os.path.join(self.tmp.name, "data"), "--stage-seconds", str(stage_seconds)],
-            stdout=subprocess.PIPE, text=True,
+        self.launched = launch.start(
+            python=python(), data_dir=os.path.join(self.tmp.name, "data"),
+            stage_seconds=stage_seconds, seed={}, quiet=True,
         )
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if "ready on" not in line:
-            raise SystemExit(f"the sandbox did not start: {line!r}")
-        self.url = line.split("ready on", 1)[1].strip()
-        self.seed = self.control("POST", "seed", {})
+        self.url = self.launched.endpoint
+        self.seed = self.launched.seed
 
     def control(self, method: str, route: str, body: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
@@ -128,6 +127,5 @@ project = "{s["build_project"]}"
         return json.loads(out) if out.strip() else {}
 
     def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.launched.stop()
         self.tmp.cleanup()

@@ -30,19 +30,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The sandbox, on a free port.
-"$py" tests/sandbox/server.py --port 0 --data-dir "$work/data" --quiet >"$work/server.out" 2>"$work/server.err" &
-pid=$!
-for _ in $(seq 100); do
-  endpoint=$(sed -n 's/^xpsandbox ready on //p' "$work/server.out")
-  [ -n "$endpoint" ] && break
-  sleep 0.1
-done
-[ -n "$endpoint" ] || { echo "push.sh: the sandbox did not start:" >&2; cat "$work/server.err" >&2; exit 1; }
-seed() { curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d "{\"repository\": \"$1\"}"; }
-field() { "$py" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-scenario=$(seed bench-xpipeline)
-seed bench-git >/dev/null
+# The sandbox (sandbox/launch.py: a free port, seeded with the repository bench-xpipeline; it
+# stops by itself if this script dies), and a second repository for the git CLI.
+coproc sandbox { exec "$py" sandbox/launch.py --data-dir "$work/data" --quiet --seed '{"repository": "bench-xpipeline"}' 2>"$work/server.err"; }
+pid=$sandbox_PID
+IFS= read -r -t 60 ready <&"${sandbox[0]}" || ready=
+[ -n "$ready" ] || { echo "push.sh: the sandbox did not start:" >&2; cat "$work/server.err" >&2; exit 1; }
+field() { "$py" -c "import json,sys; v=json.load(sys.stdin)$1; print(json.dumps(v) if isinstance(v, dict) else v)"; }
+endpoint=$(echo "$ready" | field "['endpoint']")
+scenario=$(echo "$ready" | field "['seed']")
+curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d '{"repository": "bench-git"}' >/dev/null
 source_role=$(echo "$scenario" | field "['source_role_arn']")
 source_account=$(echo "$scenario" | field "['source_account']")
 

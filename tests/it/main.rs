@@ -13,4 +13,5 @@ mod push;
 mod push_follow;
 mod sandbox_fixture;
 mod settings;
+mod snapshots;
 mod status;

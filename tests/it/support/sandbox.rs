@@ -1,6 +1,7 @@
-//! The local AWS sandbox (tests/sandbox, moto + git smart HTTP + executions) as
-//! a test fixture: one server process per `Sandbox`, on its own free port with
-//! its own data directory, stopped when the value is dropped.
+//! The local AWS sandbox (sandbox/, moto + git smart HTTP + executions) as a
+//! test fixture: one server per `Sandbox`, started by the sandbox's one launcher
+//! (sandbox/launch.py: a free port, a JSON ready line, gone when this test
+//! process is) with its own data directory, stopped when the value is dropped.
 //!
 //! Only std is used to talk to the control API (HTTP/1.1, `Connection: close`).
 
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const INSTALL_HINT: &str = "the local AWS sandbox needs its Python packages (moto[server], boto3): \
-run `scripts/test`, or `python3 -m venv .venv && .venv/bin/pip install -r tests/sandbox/requirements.txt` \
+run `scripts/test`, or `python3 -m venv .venv && .venv/bin/pip install -r sandbox/requirements.txt` \
 (the tests use .venv/bin/python when it exists; XPIPELINE_SANDBOX_PYTHON overrides)";
 
 /// One sandbox server process.
@@ -153,10 +154,10 @@ impl Sandbox {
         }
         let stderr = File::create(&log).expect("create the sandbox log");
         let py = python();
-        let script = repo_root().join("tests/sandbox/server.py");
+        let script = repo_root().join("sandbox/launch.py");
         let mut child = Command::new(&py)
             .arg(&script)
-            .args(["--port", "0", "--data-dir"])
+            .arg("--data-dir")
             .arg(&data)
             .args(["--stage-seconds", &stage_seconds.to_string()])
             .env_remove("MOTO_ACCOUNT_ID")
@@ -181,59 +182,53 @@ impl Sandbox {
                 let _ = tx.send(line);
             }
         });
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let port = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left.max(Duration::from_millis(1))) {
-                Ok(line) => {
-                    if let Some(url) = line.split("ready on ").nth(1) {
-                        let port = url
-                            .trim()
-                            .rsplit(':')
-                            .next()
-                            .and_then(|p| p.parse::<u16>().ok())
-                            .unwrap_or_else(|| panic!("bad sandbox ready line: {line}"));
-                        break port;
+        let port = match rx.recv_timeout(READY_TIMEOUT) {
+            // The launcher's ready line: {"endpoint": ..., "port": PORT, ...}.
+            Ok(line) => {
+                let ready: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("bad sandbox ready line ({e}): {line}"));
+                ready["port"]
+                    .as_u64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or_else(|| panic!("sandbox ready line without a port: {line}"))
+            }
+            Err(err) => {
+                let mut status = child.try_wait().ok().flatten();
+                if err == mpsc::RecvTimeoutError::Disconnected {
+                    // stdout closed: the process is exiting; give it a moment.
+                    let until = Instant::now() + Duration::from_secs(2);
+                    while status.is_none() && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(20));
+                        status = child.try_wait().ok().flatten();
                     }
                 }
-                Err(err) => {
-                    let mut status = child.try_wait().ok().flatten();
-                    if err == mpsc::RecvTimeoutError::Disconnected {
-                        // stdout closed: the process is exiting; give it a moment.
-                        let until = Instant::now() + Duration::from_secs(2);
-                        while status.is_none() && Instant::now() < until {
-                            std::thread::sleep(Duration::from_millis(20));
-                            status = child.try_wait().ok().flatten();
-                        }
-                    }
-                    if status.is_none() {
-                        let _ = child.kill();
-                    }
-                    let _ = child.wait();
-                    let text = read_log(&log);
-                    let hint = if text.contains("missing Python package")
-                        || text.contains("No module named")
-                    {
-                        format!("\n{INSTALL_HINT}")
-                    } else {
-                        String::new()
-                    };
-                    let why = match (err, status) {
-                        (_, Some(st)) => format!("exited with {st} before it was ready"),
-                        (mpsc::RecvTimeoutError::Timeout, None) => {
-                            format!("was not ready within {READY_TIMEOUT:?}")
-                        }
-                        (mpsc::RecvTimeoutError::Disconnected, None) => {
-                            "closed its stdout before it was ready".to_owned()
-                        }
-                    };
-                    panic!(
-                        "sandbox ({} {}) {why}{hint}\n--- sandbox log {} ---\n{text}",
-                        py.display(),
-                        script.display(),
-                        log.display()
-                    );
+                if status.is_none() {
+                    let _ = child.kill();
                 }
+                let _ = child.wait();
+                let text = read_log(&log);
+                let hint = if text.contains("missing Python package")
+                    || text.contains("No module named")
+                {
+                    format!("\n{INSTALL_HINT}")
+                } else {
+                    String::new()
+                };
+                let why = match (err, status) {
+                    (_, Some(st)) => format!("exited with {st} before it was ready"),
+                    (mpsc::RecvTimeoutError::Timeout, None) => {
+                        format!("was not ready within {READY_TIMEOUT:?}")
+                    }
+                    (mpsc::RecvTimeoutError::Disconnected, None) => {
+                        "closed its stdout before it was ready".to_owned()
+                    }
+                };
+                panic!(
+                    "sandbox ({} {}) {why}{hint}\n--- sandbox log {} ---\n{text}",
+                    py.display(),
+                    script.display(),
+                    log.display()
+                );
             }
         };
         Sandbox {

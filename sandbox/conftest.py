@@ -18,6 +18,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import launch  # noqa: E402
 from xpsandbox import sigv4  # noqa: E402
 
 REGION = "eu-west-1"
@@ -130,30 +131,16 @@ def add_commit(d: str, message: str) -> str:
 @pytest.fixture(scope="session")
 def server():
     data_dir = tempfile.mkdtemp(prefix="xpsandbox-data-")
-    log_path = os.path.join(data_dir, "server.log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "server.py"), "--port", "0", "--data-dir", data_dir, "--stage-seconds", "0.3"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
+    launched = launch.start(
+        python=sys.executable,
+        data_dir=data_dir,
+        stage_seconds=0.3,
+        log=os.path.join(data_dir, "server.log"),
     )
-    line = proc.stdout.readline()
-    if "ready on" not in line:
-        proc.kill()
-        log.close()
-        raise RuntimeError(f"sandbox did not start: {line!r}\n{open(log_path).read()}")
-    endpoint = line.strip().rsplit(" ", 1)[1]
     try:
-        yield Sandbox(endpoint, data_dir)
+        yield Sandbox(launched.endpoint, data_dir)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        launched.stop()
 
 
 @pytest.fixture

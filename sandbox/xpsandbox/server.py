@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -171,32 +170,20 @@ def build_app(data_dir: str, stage_seconds: float) -> SandboxApp:
     return SandboxApp(DomainDispatcherApplication(create_backend_app))
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="xpsandbox", description=__doc__)
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--stage-seconds", type=float, default=1.0)
-    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
-    args = p.parse_args(argv)
+def make_server(host: str, port: int, data_dir: str, stage_seconds: float, quiet: bool) -> Any:
+    """The sandbox's HTTP server, bound (port 0: a free one) but not yet serving; the launcher
+    (sandbox/launch.py) seeds, announces and serves it."""
     if "MOTO_ACCOUNT_ID" in os.environ:
         # It pins every request to one account: cross-account would not exist.
         del os.environ["MOTO_ACCOUNT_ID"]
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import WSGIRequestHandler
+    from werkzeug.serving import make_server as werkzeug_server
 
-    app = build_app(args.data_dir, args.stage_seconds)
+    app = build_app(data_dir, stage_seconds)
 
     class Handler(WSGIRequestHandler):
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
-            if not args.quiet:
+            if not quiet:
                 super().log_request(code, size)
 
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=Handler)
-    port = server.server_address[1]
-    print(f"xpsandbox ready on http://{args.host}:{port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
-
+    return werkzeug_server(host, port, app, threaded=True, request_handler=Handler)
