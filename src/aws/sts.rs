@@ -20,7 +20,7 @@ use aws_smithy_types::date_time::Format;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::aws::error_parts;
+use crate::aws::error::{assume_role_failure, base_credentials_error, error_parts};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -139,41 +139,6 @@ pub fn check_account(identity: &Identity, cfg: &Config) -> Result<()> {
             cfg.pipeline.account
         ),
     ))
-}
-
-/// What a failed call with the base credentials means, and what to do about it.
-pub fn base_credentials_error(
-    code: Option<&str>,
-    message: &str,
-    no_credentials: bool,
-    profile: Option<&str>,
-) -> Error {
-    let refresh = match profile {
-        Some(p) => format!("refresh them: `aws sso login --profile {p}` for an SSO profile, or update profile {p:?} in ~/.aws/credentials"),
-        None => "refresh them: `aws sso login` for an SSO profile, or export new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN".to_owned(),
-    };
-    match code {
-        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => Error::op_hint(
-            format!("your AWS credentials have expired ({message})"),
-            refresh,
-        ),
-        Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException") => {
-            Error::op_hint(
-                format!("AWS does not accept your credentials ({message})"),
-                format!("check the access key and secret, or {refresh}"),
-            )
-        }
-        _ if no_credentials => Error::op_hint(
-            format!("no AWS credentials found: {message}"),
-            "give credentials of the pipeline account: --profile NAME (or AWS_PROFILE), `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-        ),
-        Some(code) => Error::op(format!(
-            "checking your AWS identity (sts:GetCallerIdentity): {code}: {message}"
-        )),
-        None => Error::op(format!(
-            "checking your AWS identity (sts:GetCallerIdentity): {message}"
-        )),
-    }
 }
 
 /// The AssumeRole call push makes, from xpipeline.toml and the base identity.
@@ -402,54 +367,6 @@ where
     assume_role_failure(code.as_deref(), &message, req, base_arn)
 }
 
-/// What a refused AssumeRole means and how to fix it.
-pub fn assume_role_failure(
-    code: Option<&str>,
-    message: &str,
-    req: &AssumeRequest,
-    base_arn: &str,
-) -> Error {
-    let role = &req.role_arn;
-    let what = format!("cannot assume {role} as {base_arn}");
-    match code {
-        Some("AccessDenied") if message.contains("MultiFactorAuthentication") => Error::op_hint(
-            format!("{what}: the MFA code was refused ({message})"),
-            "check push.mfa-serial and give the code your device shows now (codes are single-use and change every 30 seconds)",
-        ),
-        Some("AccessDenied") => {
-            let external = match &req.external_id {
-                Some(_) => " with the condition sts:ExternalId equal to source.external-id",
-                None => "",
-            };
-            let root = match crate::model::arn::parse_arn(base_arn) {
-                Some(a) if crate::model::arn::is_account(a.account) => {
-                    crate::model::arn::account_root(a.partition, a.account)
-                }
-                _ => "arn:aws:iam::<pipeline account>:root".to_owned(),
-            };
-            Error::op_hint(
-                format!("{what}: {message}"),
-                format!(
-                    "check push.role-arn (or source.role-arn) names an existing role; its trust policy must let your account ({root}) or identity call sts:AssumeRole{external}, and your identity needs sts:AssumeRole on {role}. `cargo xpipeline policies` prints both documents",
-                ),
-            )
-        }
-        Some("ValidationError") if message.contains("DurationSeconds") => Error::op_hint(
-            format!("{what}: {message}"),
-            "lower push.duration-seconds, or raise the role's maximum session duration (iam update-role --max-session-duration)",
-        ),
-        Some("RegionDisabledException") => Error::op_hint(
-            format!("{what}: {message}"),
-            "activate STS for this region in the IAM console of the source account, or use --region",
-        ),
-        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => {
-            base_credentials_error(code, message, false, None)
-        }
-        Some(code) => Error::op(format!("{what}: {code}: {message}")),
-        None => Error::op(format!("{what}: {message}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -527,34 +444,6 @@ mod tests {
                 .to_string()
                 .contains("already used")
         );
-    }
-
-    #[test]
-    fn failures_name_the_fix() {
-        let req = AssumeRequest {
-            role_arn: "arn:aws:iam::222222222222:role/x".into(),
-            session_name: "xpipeline-a".into(),
-            duration_seconds: 3600,
-            external_id: Some("ext".into()),
-            mfa_serial: None,
-            note: None,
-        };
-        let base = "arn:aws:iam::111111111111:user/alice";
-        let e = assume_role_failure(Some("AccessDenied"), "not authorized", &req, base).to_string();
-        assert!(
-            e.contains("trust policy")
-                && e.contains("arn:aws:iam::111111111111:root")
-                && e.contains("sts:ExternalId"),
-            "{e}"
-        );
-        let e =
-            base_credentials_error(Some("ExpiredToken"), "expired", false, Some("dev")).to_string();
-        assert!(
-            e.contains("have expired") && e.contains("aws sso login --profile dev"),
-            "{e}"
-        );
-        let e = base_credentials_error(None, "no credentials", true, None).to_string();
-        assert!(e.contains("--profile"), "{e}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub use map::layout_of;
 pub use overview::{Declared, overview};
 
-use crate::aws::error::{Failure, classify_error, error_parts};
+use crate::aws::error::{Failure, classify_error, error_parts, execution_call};
 use crate::aws::retry::{backoff, random_unit};
 use crate::error::{Error, Result};
 use crate::model::execution::{
@@ -48,29 +48,7 @@ where
 {
     let kind = classify_error(&err);
     let (code, message) = error_parts(&err);
-    let error = match code.as_deref() {
-        Some("PipelineNotFoundException") => Error::op_hint(
-            format!("{what}: {message}"),
-            "check pipeline.name and the region, or run `cargo xpipeline push` to create the pipeline",
-        ),
-        Some("PipelineExecutionNotFoundException") => Error::op_hint(
-            format!("{what}: {message}"),
-            "list the recent executions with `cargo xpipeline status`",
-        ),
-        Some(c @ ("ExpiredToken" | "ExpiredTokenException" | "RequestExpired")) => Error::op_hint(
-            format!("{what}: {c}: {message}"),
-            "the base credentials expired: refresh them (`aws sso login`, or export new keys); \
-             `cargo xpipeline status --watch` then picks the watch up again",
-        ),
-        Some(c) if c.contains("AccessDenied") || c == "UnauthorizedOperation" => Error::op_hint(
-            format!("{what}: {c}: {message}"),
-            "the pipeline-account credentials need codepipeline:GetPipeline, GetPipelineState, \
-             GetPipelineExecution, ListPipelineExecutions, ListActionExecutions and \
-             StartPipelineExecution on the pipeline (see `cargo xpipeline policies`)",
-        ),
-        Some(c) => Error::op(format!("{what}: {c}: {message}")),
-        None => Error::op(format!("{what}: {message}")),
-    };
+    let error = execution_call(what, code.as_deref(), &message);
     CallFailure { kind, error }
 }
 

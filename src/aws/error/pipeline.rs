@@ -1,132 +1,10 @@
-//! The one mapping of SDK errors: the code and message AWS sent, how a failure affects a
-//! retrying caller (throttled, transient, fatal), the plain `Error` of a failed call, and
-//! `explain`, which turns a failed CodePipeline call into an error whose hint names the
-//! xpipeline.toml key to fix.
-
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+//! Hints for a failed CodePipeline call of the reconcile: the xpipeline.toml key whose value
+//! (or kind of resource) AWS's message names, the permission and identity of a denial, a quota
+//! that no retry lifts, a role that has not propagated yet. Pure.
 
 use crate::aws::retry::{IAM_PROPAGATION, is_iam_propagation};
 use crate::config::Config;
 use crate::error::Error;
-
-/// The error code and message of a failed call, as AWS sent them.
-pub fn error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match err {
-        SdkError::ServiceError(se) => {
-            let e = se.err();
-            (
-                e.code().map(str::to_owned),
-                // Without a message (an answer the SDK could not read), the source chain says
-                // more than the bare "unhandled error".
-                e.message()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| source_chain(e)),
-            )
-        }
-        SdkError::TimeoutError(_) => (None, "the request timed out".to_owned()),
-        SdkError::DispatchFailure(d) => {
-            let why = if d.is_io() {
-                "could not connect"
-            } else if d.is_timeout() {
-                "timed out connecting"
-            } else {
-                "could not send the request"
-            };
-            (None, format!("{why}: {}", source_chain(err)))
-        }
-        other => (None, source_chain(other)),
-    }
-}
-
-/// An error with its sources, joined: the SDK's top-level Display alone says little.
-pub fn source_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
-}
-
-/// A failed AWS call as an `Error`: what was being done, the code and AWS's message.
-pub fn call_error<E, R>(what: &str, err: SdkError<E, R>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let (code, message) = error_parts(&err);
-    match code {
-        Some(code) => Error::op(format!("{what}: {code}: {message}")),
-        None => Error::op(format!("{what}: {message}")),
-    }
-}
-
-/// How a failed call affects the watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// AWS asked us to slow down: back off and retry.
-    Throttled,
-    /// Network, timeout or a 5xx: retry; give up only after a sustained outage.
-    Transient,
-    /// Anything else (not found, access denied, a bad request): the watch cannot go on.
-    Fatal,
-}
-
-/// Classify a failure from what is known of it: the AWS error code, the HTTP status, and
-/// whether it happened before any response (network, timeout).
-pub fn classify(code: Option<&str>, http_status: Option<u16>, no_response: bool) -> Failure {
-    const THROTTLING: &[&str] = &[
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-    ];
-    if code.is_some_and(|c| THROTTLING.contains(&c)) || http_status == Some(429) {
-        Failure::Throttled
-    } else if no_response
-        || http_status.is_some_and(|s| s >= 500)
-        || code.is_some_and(|c| c == "InternalFailure" || c == "ServiceUnavailable")
-    {
-        Failure::Transient
-    } else {
-        Failure::Fatal
-    }
-}
-
-/// What is known of a failed call: its code, the HTTP status and whether no response came.
-pub fn classify_error<E>(err: &SdkError<E, HttpResponse>) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let http = match err {
-        SdkError::ServiceError(se) => Some(se.raw().status().as_u16()),
-        SdkError::ResponseError(re) => Some(re.raw().status().as_u16()),
-        _ => None,
-    };
-    let no_response = matches!(
-        err,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    );
-    let code = match err {
-        SdkError::ServiceError(se) => se.err().code(),
-        _ => None,
-    };
-    classify(code, http, no_response)
-}
 
 /// A failed CodePipeline call as an error that names the fix. Pure.
 pub fn explain(
@@ -278,6 +156,7 @@ fn who_and_what(message: &str, operation: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::retry::is_iam_propagation;
     use crate::model::pipeline::declare::tests::cfg;
 
     #[test]
@@ -448,24 +327,5 @@ mod tests {
             Some("AccessDeniedException"),
             "User x is not authorized"
         ));
-    }
-
-    #[test]
-    fn failures_are_classified() {
-        assert_eq!(
-            classify(Some("ThrottlingException"), Some(400), false),
-            Failure::Throttled
-        );
-        assert_eq!(classify(None, Some(429), false), Failure::Throttled);
-        assert_eq!(classify(None, Some(503), false), Failure::Transient);
-        assert_eq!(classify(None, None, true), Failure::Transient);
-        assert_eq!(
-            classify(Some("AccessDeniedException"), Some(400), false),
-            Failure::Fatal
-        );
-        assert_eq!(
-            classify(Some("PipelineExecutionNotFoundException"), Some(400), false),
-            Failure::Fatal
-        );
     }
 }
