@@ -4,15 +4,15 @@
 //! the pure logic in `model` and `config`, the resolved settings in `settings`, the rendering
 //! in `ui`.
 
-pub mod aws;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod git;
-pub mod model;
-pub mod settings;
-pub mod ui;
+mod aws;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod git;
+mod model;
+mod settings;
+mod ui;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

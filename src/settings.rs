@@ -126,7 +126,6 @@ impl Output {
 /// Everything a command that works against AWS needs besides xpipeline.toml itself.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub output: Output,
     pub profile: Option<String>,
     /// The region of every call: pipeline.region (a different --region or AWS_REGION stops).
     pub region: String,
@@ -166,7 +165,6 @@ impl Settings {
             120
         };
         Ok(Settings {
-            output: Output::resolve(global, env),
             profile: global.profile.clone(),
             region,
             endpoint_url: global.endpoint_url.clone(),

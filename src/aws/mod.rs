@@ -14,8 +14,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-pub use error::{call_error, error_parts, source_chain};
-
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 

@@ -9,7 +9,6 @@ use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::Client;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -210,8 +209,8 @@ pub fn duration(configured: Option<i32>, chained: bool, base_arn: &str) -> (i32,
 }
 
 /// The assumed source-account role: its credentials as the SDK's own value type, which signs
-/// the git password (`git::sign`) and can back SDK clients in the source account
-/// (`provider`). Debug shows neither the secret nor the key id (the SDK type's Debug shows
+/// the git password (`git::sign`) and can back SDK clients in the source account (a
+/// `Credentials` is itself a credentials provider). Debug shows neither the secret nor the key id (the SDK type's Debug shows
 /// the key id, which names the session: it stays out of logs too).
 pub struct SourceSession {
     credentials: Credentials,
@@ -221,11 +220,6 @@ pub struct SourceSession {
 impl SourceSession {
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
-    }
-
-    /// A credentials provider for SDK clients in the source account.
-    pub fn provider(&self) -> SharedCredentialsProvider {
-        SharedCredentialsProvider::new(self.credentials.clone())
     }
 }
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::Diagnostics;
 pub use model::*;
 pub(crate) use workspace::{display_path, locate, metadata};
 

@@ -39,19 +39,6 @@ pub fn open(dir: &Path) -> Result<Repository> {
     })
 }
 
-/// The commit HEAD points at, as a full hex id.
-pub fn current_commit(dir: &Path) -> Result<String> {
-    let repo = open(dir)?;
-    let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(|e| {
-        Error::usage(format!(
-            "no commit at HEAD in {}: {}",
-            dir.display(),
-            e.message()
-        ))
-    })?;
-    Ok(head.id().to_string())
-}
-
 /// `--branch`, else the branch HEAD is on.
 pub fn local_branch(repo: &Repository, branch: Option<&str>) -> Result<LocalBranch> {
     let head_branch = repo

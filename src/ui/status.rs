@@ -79,9 +79,10 @@ impl fmt::Display for Report {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::execution::view::Outline;
     use crate::model::execution::{
-        ActionState, ActionStatus, ExecutionRow, ExecutionStatus, Outline, PipelineInfo, Report,
-        Revision, StageState, StageStatus,
+        ActionState, ActionStatus, ExecutionRow, ExecutionStatus, PipelineInfo, Report, Revision,
+        StageState, StageStatus,
     };
 
     fn report() -> Report {

@@ -16,8 +16,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::Error;
-
 /// The error code and message of a failed call, as AWS sent them.
 pub fn error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
 where
@@ -63,19 +61,6 @@ pub fn source_chain(err: &dyn std::error::Error) -> String {
         cur = e.source();
     }
     parts.join(": ")
-}
-
-/// A failed AWS call as an `Error`: what was being done, the code and AWS's message.
-pub fn call_error<E, R>(what: &str, err: SdkError<E, R>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let (code, message) = error_parts(&err);
-    match code {
-        Some(code) => Error::op(format!("{what}: {code}: {message}")),
-        None => Error::op(format!("{what}: {message}")),
-    }
 }
 
 /// How a failed call affects the watch.

@@ -12,7 +12,7 @@ pub use events::{Event, events};
 pub use report::{ActionState, ExecutionRow, PipelineInfo, Report, StageState};
 pub use snapshot::{
     ActionError, ActionResult, ActionRun, Builds, ExecutionSummary, Layout, Revision,
-    SOURCE_ACTION, Snapshot, current, request_token, running_for, same_commit,
+    SOURCE_ACTION, Snapshot, current, request_token, running_for,
 };
 pub use status::{ActionStatus, ExecutionStatus, StageStatus};
-pub use view::{ActionView, Outline, StageView, View};
+pub use view::{ActionView, View};

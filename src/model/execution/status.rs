@@ -105,20 +105,7 @@ impl ExecutionStatus {
     }
 }
 
-impl ActionStatus {
-    /// The run has ended (its last update is its end).
-    pub fn is_terminal(&self) -> bool {
-        use ActionStatus::*;
-        matches!(self, Succeeded | Failed | Abandoned)
-    }
-}
-
 impl StageStatus {
-    pub fn is_terminal(&self) -> bool {
-        use StageStatus::*;
-        matches!(self, Succeeded | Failed | Stopped | Cancelled | Skipped)
-    }
-
     /// A stage's status from its actions' (latest runs'): a failure wins, then a running
     /// action, then an abandoned one (the execution was stopped); all succeeded is success,
     /// some succeeded and the rest pending is still in progress.
@@ -185,9 +172,6 @@ mod tests {
         .collect();
         assert_eq!(ended, [false, false, true, true, true, true, true]);
         assert!(E::Stopping.is_running() && !E::Stopped.is_running());
-        assert!(ActionStatus::Abandoned.is_terminal());
-        assert!(!ActionStatus::Pending.is_terminal());
-        assert!(StageStatus::Skipped.is_terminal());
     }
 
     #[test]
