@@ -31,7 +31,7 @@ impl fmt::Display for Report {
             Some(d) => writeln!(f, "  declared by {d}")?,
             None => writeln!(
                 f,
-                "  declared by no recorded commit (no tag {DECLARED_BY_TAG}; the next push that writes records it)"
+                "  declared by no recorded commit (no tag {DECLARED_BY_TAG}; the next push records it)"
             )?,
         }
         writeln!(f, "\nStages")?;
