@@ -69,15 +69,17 @@ impl Declaration {
     }
 }
 
-/// The working-tree file (or --config's), compared with HEAD's when there is a repository.
-pub fn working_tree(global: &GlobalArgs) -> Result<Declaration> {
+/// The working-tree file (or --config's); with `compare`, compared with HEAD's when there is
+/// a repository (plan says what is not committed; status and policies need not look).
+pub fn working_tree(global: &GlobalArgs, compare_with_head: bool) -> Result<Declaration> {
     if let Some(explicit) = explicit(global)? {
         return Ok(explicit);
     }
     let path = config::locate(None, global.manifest_path.as_deref())?;
     let config = config::load(Some(&path), None)?;
-    let committed = repository(global)
-        .ok()
+    let committed = compare_with_head
+        .then(|| repository(global).ok())
+        .flatten()
         .and_then(|repo| {
             let rel = commit::path_in_repository(&repo, &path)?;
             Some(match commit::head(&repo) {

@@ -28,9 +28,9 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                 }
                 Command::Plan(args) => match &args.commit {
                     Some(rev) => (declaration::at_revision(global, rev)?, None),
-                    None => (declaration::working_tree(global)?, None),
+                    None => (declaration::working_tree(global, true)?, None),
                 },
-                _ => (declaration::working_tree(global)?, None),
+                _ => (declaration::working_tree(global, false)?, None),
             };
             ui.detail(format_args!("loaded {}", decl.shown));
             let cfg = &decl.config;
