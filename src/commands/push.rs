@@ -1,7 +1,9 @@
 //! `cargo xpipeline push`: check the base identity, assume the source-account role, git-push
 //! the branch to CodeCommit, and report the pushed commit. The steps run in order in `push`;
 //! the pipeline reconcile goes before the credentials are assumed and the following of the
-//! execution after the git push.
+//! execution after the git push. The pipeline is reconciled from the xpipeline.toml of the
+//! commit pushed (`declaration::for_push`, read before any network call), never from
+//! uncommitted changes.
 
 use std::fmt;
 use std::path::Path;
