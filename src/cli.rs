@@ -189,7 +189,11 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Compare the xpipeline.toml of this commit (id, branch, tag, HEAD~1) [default: the working-tree file]
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {

@@ -23,9 +23,10 @@ use crate::model::pipeline::declare;
 use crate::model::pipeline::plan::{Live, Plan};
 
 /// Compare the live pipeline with the declaration: GetPipeline and ListTagsForResource.
-pub async fn plan(client: &Client, cfg: &Config) -> Result<Plan> {
+/// `declaring` is what the xpipeline-declared-by tag of a write would say (`Plan::compare`).
+pub async fn plan(client: &Client, cfg: &Config, declaring: Option<&str>) -> Result<Plan> {
     let live = read(&quota_aware(client), cfg).await?;
-    Plan::compare(cfg, live)
+    Plan::compare(cfg, live, declaring)
 }
 
 /// The live pipeline, or `None` when there is none of that name.

@@ -1,7 +1,9 @@
 //! `cargo xpipeline push`: check the base identity, assume the source-account role, git-push
 //! the branch to CodeCommit, and report the pushed commit. The steps run in order in `push`;
 //! the pipeline reconcile goes before the credentials are assumed and the following of the
-//! execution after the git push.
+//! execution after the git push. The pipeline is reconciled from the xpipeline.toml of the
+//! commit pushed (`declaration::for_push`, read before any network call), never from
+//! uncommitted changes.
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +11,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::declaration::{Committed, Declaration, Origin};
 use super::reconcile;
 use crate::aws::{self, sts};
 use crate::cli::PushArgs;
@@ -18,19 +21,35 @@ use crate::git::endpoint::{self, GitEndpoint};
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
 use crate::model::pipeline::plan::Options;
+use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
 use crate::ui::progress::{TransferBar, summary_line};
 use crate::ui::{self, Ui};
 
-pub fn run(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
-    aws::block_on(push(args, settings, cfg, ui))?
+pub fn run(
+    args: &PushArgs,
+    settings: &Settings,
+    decl: &Declaration,
+    local: LocalBranch,
+    ui: &Ui,
+) -> Result<()> {
+    aws::block_on(push(args, settings, decl, local, ui))?
 }
 
-async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
-    // The local side first: a wrong branch needs no network call to be found out.
+async fn push(
+    args: &PushArgs,
+    settings: &Settings,
+    decl: &Declaration,
+    local: LocalBranch,
+    ui: &Ui,
+) -> Result<()> {
+    // The local side first (the branch and its xpipeline.toml were read before any network
+    // call): what is not pushed, and which declaration is applied.
+    let cfg = &decl.config;
     let repo_dir = settings.repo_dir.clone();
-    let local = local_branch(&repo_dir, args.branch.as_deref(), ui)?;
+    warn_uncommitted(&repo_dir, &local, ui)?;
+    tell_declaration(decl, &local, ui);
     let ask = ui
         .interactive
         .then(|| Box::new(ui::prompt::read_secret) as sts::AskSecret);
@@ -54,7 +73,7 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
         adopt: args.adopt,
         dry_run: args.dry_run,
     };
-    let ensured = reconcile::ensure(&pipeline_client, cfg, options, ui).await?;
+    let ensured = reconcile::ensure(&pipeline_client, decl, options, ui).await?;
     ui.detail(format_args!(
         "pipeline {} at version {}",
         cfg.pipeline.name, ensured.version
@@ -127,10 +146,9 @@ async fn push(args: &PushArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Re
     followed.outcome()
 }
 
-/// The branch to push; a warning when the work tree holds changes that will not be pushed.
-fn local_branch(dir: &Path, branch: Option<&str>, ui: &Ui) -> Result<LocalBranch> {
+/// A warning when the work tree holds changes that will not be pushed.
+fn warn_uncommitted(dir: &Path, local: &LocalBranch, ui: &Ui) -> Result<()> {
     let repo = git_push::open(dir)?;
-    let local = git_push::local_branch(&repo, branch)?;
     if local.is_head {
         let changed = git_push::uncommitted_changes(&repo);
         if changed > 0 {
@@ -143,7 +161,30 @@ fn local_branch(dir: &Path, branch: Option<&str>, ui: &Ui) -> Result<LocalBranch
             ));
         }
     }
-    Ok(local)
+    Ok(())
+}
+
+/// Which xpipeline.toml the pipeline is reconciled from, and what is not applied.
+fn tell_declaration(decl: &Declaration, local: &LocalBranch, ui: &Ui) {
+    match &decl.origin {
+        Origin::File { .. } => ui.warn(format_args!(
+            "applying {} (--config) as it is on disk, not the xpipeline.toml committed at {} ({}): \
+             the pipeline will say it was declared by that file, not by a commit",
+            decl.shown,
+            short_commit(&local.commit),
+            local.name
+        )),
+        Origin::Commit {
+            work_tree: Committed::Differs { .. },
+            ..
+        } => ui.warn(format_args!(
+            "xpipeline.toml has uncommitted changes that push does not apply: it applies {}, the \
+             declaration of the commit it pushes; commit them to apply them (`cargo xpipeline plan` \
+             previews them)",
+            decl.shown
+        )),
+        _ => ui.detail(format_args!("declaration: {}", decl.shown)),
+    }
 }
 
 /// Run the git push off the async runtime, with a progress bar on a terminal and one summary

@@ -4,11 +4,13 @@
 
 use aws_sdk_codepipeline::Client;
 
+use super::declaration::Declaration;
 use crate::aws::pipeline;
 use crate::aws::retry::Retrying;
-use crate::config::Config;
 use crate::error::Result;
+use crate::model::pipeline::declared_by::DECLARED_BY_TAG;
 use crate::model::pipeline::plan::{Options, Step, changed_meanwhile, changes, decide};
+use crate::model::text::short_commit;
 use crate::ui::Ui;
 
 /// What reconciling did.
@@ -20,9 +22,22 @@ pub struct Ensured {
     pub version: i32,
 }
 
-pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Result<Ensured> {
-    let plan = pipeline::plan(client, cfg).await?;
+pub async fn ensure(
+    client: &Client,
+    decl: &Declaration,
+    opts: Options,
+    ui: &Ui,
+) -> Result<Ensured> {
+    let cfg = &decl.config;
+    let declaring = decl.tag_value();
+    let plan = pipeline::plan(client, cfg, declaring.as_deref()).await?;
     let name = &cfg.pipeline.name;
+    let shown = &decl.shown;
+    // What a write tags the pipeline with, said once it is done.
+    let declared = declaring
+        .as_deref()
+        .map(|d| format!("; {DECLARED_BY_TAG}={}", short_commit(d)))
+        .unwrap_or_default();
     let dry = if opts.dry_run {
         " (dry run: not applied)"
     } else {
@@ -45,7 +60,9 @@ pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Re
             }
             let mut note = |r: Retrying| iam_note(ui, &format!("creating pipeline {name}"), &r);
             let version = pipeline::create(client, cfg, &plan, &mut note).await?;
-            ui.status(format_args!("created pipeline {name} (version {version})"));
+            ui.status(format_args!(
+                "created pipeline {name} (version {version}) from {shown}{declared}"
+            ));
             return Ok(Ensured {
                 created: true,
                 version,
@@ -53,7 +70,7 @@ pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Re
         }
         Step::Nothing => {
             ui.status(format_args!(
-                "pipeline {name} matches xpipeline.toml (version {version})"
+                "pipeline {name} matches {shown} (version {version})"
             ));
             return Ok(Ensured {
                 created: false,
@@ -63,7 +80,7 @@ pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Re
         Step::Change { update, tag } => (update, tag),
     };
     ui.status(format_args!(
-        "pipeline {name} (version {version}): {}{dry}",
+        "pipeline {name} (version {version}) differs from {shown} by {}{dry}",
         changes(plan.changes.len())
     ));
     for c in &plan.changes {
@@ -80,7 +97,7 @@ pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Re
         let mut note = |r: Retrying| iam_note(ui, &format!("updating pipeline {name}"), &r);
         now = pipeline::update(client, cfg, &plan, &mut note).await?;
         if now != version + 1 {
-            let current = pipeline::plan(client, cfg).await?;
+            let current = pipeline::plan(client, cfg, declaring.as_deref()).await?;
             return Err(changed_meanwhile(name, version, now, &current.changes));
         }
     }
@@ -88,7 +105,10 @@ pub async fn ensure(client: &Client, cfg: &Config, opts: Options, ui: &Ui) -> Re
         pipeline::tag(client, cfg, &plan).await?;
     }
     let done = if update { "updated" } else { "tagged" };
-    ui.status(format_args!("{done} pipeline {name} (version {now})"));
+    ui.status(format_args!(
+        "{done} pipeline {name} (version {now}) from {shown}{}",
+        if tag { declared.as_str() } else { "" }
+    ));
     Ok(Ensured {
         created: false,
         version: now,

@@ -1,6 +1,6 @@
-//! `cargo xpipeline status`: the live pipeline (name, type, version, both accounts), each
-//! stage's latest state with its revision, and the recent executions — three calls made in
-//! parallel. `--execution ID` shows one execution; `--watch` follows the current one (or ID)
+//! `cargo xpipeline status`: the live pipeline (name, type, version, both accounts, the commit
+//! that declared it), each stage's latest state with its revision, and the recent executions
+//! — four calls made in parallel. `--execution ID` shows one execution; `--watch` follows the current one (or ID)
 //! until it ends, and exits 3 unless it succeeded.
 
 use aws_sdk_codepipeline::Client;
@@ -33,7 +33,14 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
                 pipeline_account: &cfg.pipeline.account,
                 source_account: &cfg.source.account,
             };
-            ui.result(&executions::overview(&client, declared, RECENT).await?)
+            let mut report = executions::overview(&client, declared, RECENT).await?;
+            // Where the declaring commit stands in the local repository: "(main)", "(not on main)".
+            let p = &mut report.pipeline;
+            p.declared_by = p
+                .declared_by
+                .take()
+                .map(|d| super::declaration::placed(&settings.repo_dir, d));
+            ui.result(&report)
         }
         (false, Some(id)) => {
             let (layout, snapshot) = executions::execution(&client, name, id).await?;

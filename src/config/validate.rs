@@ -336,7 +336,9 @@ fn tag_key_problem(k: &str) -> Option<String> {
         Some(format!("tag key {k:?} must be 1 to 128 characters"))
     } else if k.starts_with("aws:") {
         Some(format!("tag key {k:?}: the aws: prefix is reserved by AWS"))
-    } else if k == crate::MANAGED_BY_TAG {
+    } else if k == crate::MANAGED_BY_TAG
+        || k == crate::model::pipeline::declared_by::DECLARED_BY_TAG
+    {
         Some(format!("tag key {k:?} is set by cargo-xpipeline itself"))
     } else {
         None

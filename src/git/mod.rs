@@ -1,5 +1,6 @@
 //! git: reading the local repository, signing the CodeCommit password, pushing with git2.
 
+pub mod commit;
 pub mod endpoint;
 pub mod push;
 pub mod sign;

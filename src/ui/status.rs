@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::model::execution::Report;
+use crate::model::pipeline::declared_by::DECLARED_BY_TAG;
 use crate::model::text::{duration, short_commit};
 
 impl fmt::Display for Report {
@@ -26,6 +27,13 @@ impl fmt::Display for Report {
             write!(f, ": {r}@{b}")?;
         }
         writeln!(f)?;
+        match &p.declared_by {
+            Some(d) => writeln!(f, "  declared by {d}")?,
+            None => writeln!(
+                f,
+                "  declared by no recorded commit (no tag {DECLARED_BY_TAG}; the next push records it)"
+            )?,
+        }
         writeln!(f, "\nStages")?;
         for st in &self.stages {
             write!(f, "  {:<12} {}", st.name, st.status)?;
@@ -84,6 +92,7 @@ mod tests {
         ActionState, ActionStatus, ExecutionRow, ExecutionStatus, PipelineInfo, Report, Revision,
         StageState, StageStatus,
     };
+    use crate::model::pipeline::declared_by::{DeclaredBy, Reach};
 
     fn report() -> Report {
         Report {
@@ -97,6 +106,10 @@ mod tests {
                 source_account: "222222222222".into(),
                 repository: Some("hello".into()),
                 branch: Some("main".into()),
+                declared_by: Some(
+                    DeclaredBy::parse("5d8e9c1a0b2f5d8e9c1a0b2f5d8e9c1a0b2f5d8e")
+                        .on("main", Some(Reach::OnBranch)),
+                ),
             },
             stages: vec![StageState {
                 name: "Build".into(),
@@ -134,6 +147,7 @@ mod tests {
         let expected = "\
 hello-pipeline (V2, version 3, SUPERSEDED)
   pipeline account 111111111111 (eu-west-1), source account 222222222222: hello@main
+  declared by 5d8e9c1a0b2f (main)
 
 Stages
   Build        Failed  execution e-1

@@ -6,6 +6,7 @@ mod support;
 mod architecture;
 mod cli;
 mod config;
+mod gitops;
 mod init;
 mod plan;
 mod policies;

@@ -190,15 +190,17 @@ fn first_push_creates_the_declared_pipeline_and_the_second_writes_nothing() {
     assert_eq!(build["inputArtifacts"][0]["name"], "SourceArtifact");
     assert_eq!(build["namespace"], "BuildVariables");
     let arn = got["arn"].as_str().unwrap();
+    let head = p.git(&["rev-parse", "HEAD"]);
     assert_eq!(
         tags(&sandbox, arn),
-        serde_json::json!({"managed-by": "cargo-xpipeline", "team": "platform"})
+        serde_json::json!({"managed-by": "cargo-xpipeline", "team": "platform", "xpipeline-declared-by": head})
     );
 
     // Nothing differs: no write of any kind.
-    push(&p, &sandbox, &[])
-        .success()
-        .stderr_has("matches xpipeline.toml (version 1)");
+    push(&p, &sandbox, &[]).success().stderr_has(&format!(
+        "matches xpipeline.toml@{} (version 1)",
+        &head[..12]
+    ));
     assert_eq!(writes(&sandbox), (1, 0));
     assert_eq!(sandbox.count("TagResource"), 0);
     p.cmd()

@@ -9,6 +9,8 @@ fn project() -> Project {
         "xpipeline.toml",
         &valid_config("111111111111", "222222222222", "eu-west-1"),
     );
+    // Committed: push applies the xpipeline.toml of the commit it pushes.
+    p.commit_all("declare the pipeline");
     p
 }
 

@@ -1,5 +1,5 @@
-//! The `status` overview, the op: GetPipeline, GetPipelineState and ListPipelineExecutions
-//! in parallel, mapped to the model's `Report`.
+//! The `status` overview, the op: GetPipeline, GetPipelineState, ListPipelineExecutions and
+//! ListTagsForResource (for the declaring commit) in parallel, mapped to the model's `Report`.
 
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineOutput;
@@ -9,12 +9,13 @@ use aws_sdk_codepipeline::types::ActionState as SdkActionState;
 use super::map::{action_error, secs};
 use super::{call_failed, now_epoch, recent};
 use crate::error::Result;
-use crate::model::arn::account_of;
+use crate::model::arn::{account_of, pipeline_arn};
 use crate::model::execution::report::execution_mode;
 use crate::model::execution::{
     ActionState, ActionStatus, ExecutionRow, ExecutionSummary, PipelineInfo, Report, StageState,
     StageStatus,
 };
+use crate::model::pipeline::declared_by::{DECLARED_BY_TAG, DeclaredBy};
 use crate::model::text::{one_line, timestamp};
 
 /// What xpipeline.toml declares, for what the live pipeline does not say.
@@ -29,14 +30,25 @@ pub struct Declared<'a> {
 /// The live pipeline, its stages and its `n` most recent executions.
 pub async fn overview(client: &Client, declared: Declared<'_>, n: i32) -> Result<Report> {
     let name = declared.name;
-    let (pipeline, state, recent) = tokio::join!(
+    let arn = pipeline_arn(declared.region, declared.pipeline_account, name);
+    let (pipeline, state, recent, tags) = tokio::join!(
         client.get_pipeline().name(name).send(),
         client.get_pipeline_state().name(name).send(),
         recent(client, name, n),
+        client.list_tags_for_resource().resource_arn(&arn).send(),
     );
     let pipeline = pipeline.map_err(|e| call_failed(&format!("GetPipeline {name}"), e))?;
     let state = state.map_err(|e| call_failed(&format!("GetPipelineState {name}"), e))?;
-    Ok(report(declared, &pipeline, &state, &recent?, now_epoch()))
+    let tags = tags.map_err(|e| call_failed(&format!("ListTagsForResource {name}"), e))?;
+    // The tag is among the first page: a pipeline has at most 50 tags, and a page holds them.
+    let declared_by = tags
+        .tags()
+        .iter()
+        .find(|t| t.key() == DECLARED_BY_TAG)
+        .map(|t| DeclaredBy::parse(t.value()));
+    let mut r = report(declared, &pipeline, &state, &recent?, now_epoch());
+    r.pipeline.declared_by = declared_by;
+    Ok(r)
 }
 
 /// The report from the three answers; the accounts come from the live pipeline where it
@@ -89,6 +101,7 @@ fn report(
             .to_owned(),
         repository: conf("RepositoryName"),
         branch: conf("BranchName"),
+        declared_by: None,
     };
     let stages = state
         .stage_states()

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::snapshot::{ExecutionSummary, Revision};
 use super::status::{ActionStatus, StageStatus};
 use super::view::Outline;
+use crate::model::pipeline::declared_by::DeclaredBy;
 use crate::model::text::one_line;
 
 /// The execution mode CodePipeline applies when a pipeline declares none.
@@ -39,6 +40,9 @@ pub struct PipelineInfo {
     pub repository: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The commit whose xpipeline.toml the pipeline holds (its xpipeline-declared-by tag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<DeclaredBy>,
 }
 
 /// The execution mode to report: the one AWS sent, else SUPERSEDED for a V2 pipeline (AWS

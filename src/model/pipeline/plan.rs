@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::declare;
+use super::declared_by::{DECLARED_BY_TAG, DeclaredBy};
 use super::diff::{self, Change};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -38,6 +39,12 @@ pub struct Plan {
     /// The live version, when it exists.
     pub version: Option<i32>,
     pub changes: Vec<Change>,
+    /// What the live pipeline's xpipeline-declared-by tag says declared it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<DeclaredBy>,
+    /// The value a write gives that tag: the commit (or `file:NAME`) being applied.
+    #[serde(skip)]
+    pub declaring: Option<String>,
     /// How many of `changes` (the first ones) need UpdatePipeline; the rest are tags.
     #[serde(skip)]
     pub structural: usize,
@@ -53,34 +60,56 @@ pub struct Plan {
 
 impl Plan {
     /// Compare the declaration of `cfg` with the live pipeline (`None`: it does not exist).
-    pub fn compare(cfg: &Config, live: Option<Live>) -> Result<Plan> {
+    /// `declaring` names where `cfg` comes from (a commit, or `file:NAME`): the value of the
+    /// xpipeline-declared-by tag that a write sets. That tag differing is no change by itself
+    /// (a push of a commit that declares the same pipeline writes nothing); only its absence
+    /// from a pipeline that exists is.
+    pub fn compare(cfg: &Config, live: Option<Live>, declaring: Option<&str>) -> Result<Plan> {
         let declared = declare::declare(cfg)?;
         let declared_json = declare::to_json(&declared);
         let region = cfg.pipeline.region.as_str();
-        let wanted_tags = declared_tags(cfg);
+        let mut wanted_tags = declared_tags(cfg);
+        let declaring = declaring.map(str::to_owned);
         let name = cfg.pipeline.name.clone();
         let summary = declare::summary(cfg);
         Ok(match live {
-            None => Plan {
-                pipeline: name,
-                exists: false,
-                managed: true,
-                version: None,
-                changes: [
-                    diff::creation(&declared_json, region),
-                    diff::tag_changes(&wanted_tags, &BTreeMap::new()),
-                ]
-                .concat(),
-                structural: 0,
-                arn: None,
-                summary,
-                declared,
-                tags: wanted_tags,
-            },
+            None => {
+                if let Some(d) = &declaring {
+                    wanted_tags.insert(DECLARED_BY_TAG.to_owned(), d.clone());
+                }
+                Plan {
+                    pipeline: name,
+                    exists: false,
+                    managed: true,
+                    version: None,
+                    changes: [
+                        diff::creation(&declared_json, region),
+                        diff::tag_changes(&wanted_tags, &BTreeMap::new()),
+                    ]
+                    .concat(),
+                    declared_by: None,
+                    declaring,
+                    structural: 0,
+                    arn: None,
+                    summary,
+                    declared,
+                    tags: wanted_tags,
+                }
+            }
             Some(live) => {
                 let mut changes = diff::diff(&declared_json, &live.declaration, region);
                 let structural = changes.len();
                 changes.extend(diff::tag_changes(&wanted_tags, &live.tags));
+                let live_declared_by = live.tags.get(DECLARED_BY_TAG);
+                if let Some(d) = &declaring {
+                    wanted_tags.insert(DECLARED_BY_TAG.to_owned(), d.clone());
+                    if live_declared_by.is_none() {
+                        changes.extend(diff::tag_changes(
+                            &BTreeMap::from([(DECLARED_BY_TAG.to_owned(), d.clone())]),
+                            &live.tags,
+                        ));
+                    }
+                }
                 Plan {
                     pipeline: name,
                     exists: true,
@@ -88,6 +117,8 @@ impl Plan {
                         == Some(MANAGED_BY_VALUE),
                     version: live.version,
                     changes,
+                    declared_by: live_declared_by.map(|v| DeclaredBy::parse(v)),
+                    declaring,
                     structural,
                     arn: Some(live.arn),
                     summary,
@@ -191,9 +222,14 @@ pub fn decide(plan: &Plan, opts: Options) -> Result<Step> {
              pipeline.name in xpipeline.toml",
         ));
     }
+    // A write names the declaration it applies: with UpdatePipeline goes a TagResource
+    // whenever the tag would change.
+    let update = plan.structural > 0;
+    let retag = plan.declaring.is_some()
+        && plan.declared_by.as_ref().map(DeclaredBy::value) != plan.declaring;
     Ok(Step::Change {
-        update: plan.structural > 0,
-        tag: plan.structural < plan.changes.len(),
+        update,
+        tag: plan.structural < plan.changes.len() || (update && retag),
     })
 }
 
@@ -272,7 +308,7 @@ mod tests {
 
     #[test]
     fn an_absent_pipeline_is_created() {
-        let plan = Plan::compare(&cfg(), None).unwrap();
+        let plan = Plan::compare(&cfg(), None, None).unwrap();
         assert!(!plan.exists && plan.managed);
         assert_eq!(decide(&plan, Options::default()).unwrap(), Step::Create);
         assert!(plan.to_string().starts_with(
@@ -283,7 +319,12 @@ mod tests {
     #[test]
     fn an_unchanged_pipeline_needs_no_write() {
         let c = cfg();
-        let plan = Plan::compare(&c, Some(live(&c, &[("managed-by", "cargo-xpipeline")]))).unwrap();
+        let plan = Plan::compare(
+            &c,
+            Some(live(&c, &[("managed-by", "cargo-xpipeline")])),
+            None,
+        )
+        .unwrap();
         assert!(plan.exists && plan.changes.is_empty(), "{:?}", plan.changes);
         assert_eq!(decide(&plan, Options::default()).unwrap(), Step::Nothing);
         assert_eq!(
@@ -295,7 +336,7 @@ mod tests {
     #[test]
     fn only_tags_differ_means_tagging_without_an_update() {
         let c = cfg();
-        let plan = Plan::compare(&c, Some(live(&c, &[]))).unwrap();
+        let plan = Plan::compare(&c, Some(live(&c, &[])), None).unwrap();
         assert!(!plan.managed);
         let e = decide(&plan, Options::default()).unwrap_err().to_string();
         assert!(e.contains("refusing to change it"), "{e}");
@@ -318,8 +359,12 @@ mod tests {
         let c = cfg();
         let mut other = cfg();
         other.build.project = "other".into();
-        let plan =
-            Plan::compare(&c, Some(live(&other, &[("managed-by", "cargo-xpipeline")]))).unwrap();
+        let plan = Plan::compare(
+            &c,
+            Some(live(&other, &[("managed-by", "cargo-xpipeline")])),
+            None,
+        )
+        .unwrap();
         assert_eq!(
             decide(&plan, Options::default()).unwrap(),
             Step::Change {
@@ -330,5 +375,95 @@ mod tests {
         assert!(plan.to_string().contains(
             "stages[Build].actions[Build].configuration.ProjectName: \"other\" -> \"hello-build\""
         ), "{plan}");
+    }
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn another_commit_declaring_the_same_pipeline_writes_nothing() {
+        let c = cfg();
+        let tags = [("managed-by", "cargo-xpipeline"), (DECLARED_BY_TAG, A)];
+        let plan = Plan::compare(&c, Some(live(&c, &tags)), Some(B)).unwrap();
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert_eq!(decide(&plan, Options::default()).unwrap(), Step::Nothing);
+        assert_eq!(
+            plan.declared_by.as_ref().unwrap().commit.as_deref(),
+            Some(A)
+        );
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["declaredBy"], serde_json::json!({"commit": A}));
+    }
+
+    #[test]
+    fn a_pipeline_naming_no_declaration_gets_the_tag_without_an_update() {
+        let c = cfg();
+        let plan = Plan::compare(
+            &c,
+            Some(live(&c, &[("managed-by", "cargo-xpipeline")])),
+            Some(B),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.changes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [format!("tags.{DECLARED_BY_TAG}: (absent) -> \"{B}\"")]
+        );
+        assert_eq!(
+            decide(&plan, Options::default()).unwrap(),
+            Step::Change {
+                update: false,
+                tag: true
+            }
+        );
+        assert_eq!(plan.tags[DECLARED_BY_TAG], B);
+    }
+
+    #[test]
+    fn an_update_also_retags_with_the_declaring_commit_unless_it_is_already_there() {
+        let c = cfg();
+        let mut other = cfg();
+        other.build.project = "other".into();
+        let from_a = [("managed-by", "cargo-xpipeline"), (DECLARED_BY_TAG, A)];
+        let plan = Plan::compare(&c, Some(live(&other, &from_a)), Some(B)).unwrap();
+        assert_eq!(
+            plan.changes.len(),
+            1,
+            "the tag is no change by itself: {:?}",
+            plan.changes
+        );
+        assert_eq!(
+            decide(&plan, Options::default()).unwrap(),
+            Step::Change {
+                update: true,
+                tag: true
+            }
+        );
+        assert_eq!(plan.tags[DECLARED_BY_TAG], B);
+        // The same commit re-applied over a hand edit: the tag already says it.
+        let from_b = [("managed-by", "cargo-xpipeline"), (DECLARED_BY_TAG, B)];
+        let plan = Plan::compare(&c, Some(live(&other, &from_b)), Some(B)).unwrap();
+        assert_eq!(
+            decide(&plan, Options::default()).unwrap(),
+            Step::Change {
+                update: true,
+                tag: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_created_pipeline_carries_its_declaring_commit() {
+        let plan = Plan::compare(&cfg(), None, Some(A)).unwrap();
+        assert_eq!(plan.tags[DECLARED_BY_TAG], A);
+        assert!(
+            plan.changes
+                .iter()
+                .any(|ch| ch.path == format!("tags.{DECLARED_BY_TAG}")),
+            "{:?}",
+            plan.changes
+        );
     }
 }
