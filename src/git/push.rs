@@ -266,7 +266,9 @@ pub fn push(
     } else {
         ""
     };
-    let refspec = format!("{plus}refs/heads/{}:{remote_ref}", req.local.name);
+    // The commit that was read and checked (its xpipeline.toml is the one applied), not the
+    // branch name: a branch that moves meanwhile cannot change what is pushed.
+    let refspec = format!("{plus}{}:{remote_ref}", req.local.commit);
     let mut rejected: Option<String> = None;
     let mut sent = (0usize, 0usize);
     let progress = RefCell::new(progress);
