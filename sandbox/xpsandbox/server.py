@@ -141,7 +141,9 @@ class SandboxApp:
             try:
                 result = self.moto_app(environ, recording_start_response)
                 # materialise inside the lock: moto is not thread-safe
-                return [b"".join(result)]
+                data = b"".join(result)
+                sts_auth.record_session(call["action"], body, call.get("status", 0), data)
+                return [data]
             except Exception as e:
                 # moto raises NotImplementedError for operations it lacks; AWS
                 # SDKs see a 500 and retry (tests lower max attempts).
