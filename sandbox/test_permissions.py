@@ -28,9 +28,14 @@ def without_sid(document, sid):
     return d
 
 
-def run(sandbox, sc, name="perm"):
+def create(sandbox, sc, name="perm"):
+    sandbox.client("codepipeline").create_pipeline(pipeline=pipeline_decl(sc, name=name))
+
+
+def run(sandbox, sc, name="perm", create_it=True):
     cp = sandbox.client("codepipeline")
-    cp.create_pipeline(pipeline=pipeline_decl(sc, name=name))
+    if create_it:
+        cp.create_pipeline(pipeline=pipeline_decl(sc, name=name))
     eid = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
     e = wait_execution(cp, name, eid)
     acts = cp.list_action_executions(pipelineName=name, filter={"pipelineExecutionId": eid})["actionExecutionDetails"]
@@ -176,17 +181,37 @@ def test_source_fails_on_s3_without_the_bucket_statement(sandbox, scenario):
     ), msg
 
 
-def test_source_cannot_assume_the_action_role_with_an_external_id_on_its_statement(sandbox, scenario):
-    push_to_source(sandbox, scenario)
-    trust = doc(sandbox, scenario["source_role_arn"], "trust")
+def _external_id_on_every_trust_statement(sandbox, sc):
+    trust = doc(sandbox, sc["source_role_arn"], "trust")
     for s in trust["Statement"]:
         s["Condition"] = {"StringEquals": {"sts:ExternalId": "ext"}}
-    put(sandbox, scenario["source_role_arn"], trust, "trust")
-    e, acts = run(sandbox, scenario)
+    put(sandbox, sc["source_role_arn"], trust, "trust")
+
+
+def test_source_cannot_assume_the_action_role_with_an_external_id_on_its_statement(sandbox, scenario):
+    push_to_source(sandbox, scenario)
+    create(sandbox, scenario)  # while the trust is right
+    _external_id_on_every_trust_statement(sandbox, scenario)
+    e, acts = run(sandbox, scenario, create_it=False)
     assert e["status"] == "Failed"
     assert acts["Source"]["output"]["executionResult"]["errorDetails"]["message"] == (
         f"{scenario['service_role_arn']} is not authorized to perform AssumeRole on role {scenario['source_role_arn']}"
     )
+
+
+def test_create_and_update_pipeline_refuse_an_action_role_the_service_role_cannot_assume(sandbox, scenario):
+    cp = sandbox.client("codepipeline")
+    decl = pipeline_decl(scenario, name="perm")
+    cp.create_pipeline(pipeline=decl)
+    _external_id_on_every_trust_statement(sandbox, scenario)
+    want = f"{scenario['service_role_arn']} is not authorized to perform AssumeRole on role {scenario['source_role_arn']}"
+    with pytest.raises(ClientError) as err:
+        cp.create_pipeline(pipeline=pipeline_decl(scenario, name="other"))
+    assert err.value.response["Error"]["Code"] == "InvalidStructureException"
+    assert err.value.response["Error"]["Message"] == want
+    with pytest.raises(ClientError) as err:
+        cp.update_pipeline(pipeline=cp.get_pipeline(name="perm")["pipeline"])
+    assert err.value.response["Error"]["Message"] == want
 
 
 def test_source_needs_the_codecommit_actions_of_the_action_role(sandbox, scenario):
@@ -202,9 +227,10 @@ def test_source_needs_the_codecommit_actions_of_the_action_role(sandbox, scenari
 
 def test_the_service_role_needs_sts_assume_role_on_the_action_role(sandbox, scenario):
     push_to_source(sandbox, scenario)
+    create(sandbox, scenario)
     perms = doc(sandbox, scenario["service_role_arn"], "permissions")
     put(sandbox, scenario["service_role_arn"], without_sid(perms, "AssumeTheSourceRole"), "permissions")
-    e, acts = run(sandbox, scenario)
+    e, acts = run(sandbox, scenario, create_it=False)
     assert "is not authorized to perform AssumeRole on role" in acts["Source"]["output"]["executionResult"]["errorDetails"]["message"]
 
 

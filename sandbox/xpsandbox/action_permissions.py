@@ -345,3 +345,50 @@ def apply(e: Any, action: dict[str, Any], run: Any) -> None:
         if src is not None:
             src.ok = False
             src.error = denied["message"]
+
+
+# ------------------------------------------------- CreatePipeline / UpdatePipeline
+
+
+def validate_declaration(account: str, region: str, pipeline: dict[str, Any]) -> None:
+    """What CodePipeline checks when a pipeline is created or updated: its service role may
+    assume every action's roleArn (InvalidStructureException, "<service role> is not
+    authorized to perform AssumeRole on role <action role>"). The service role's own trust is
+    moto's check."""
+    from moto.codepipeline.exceptions import InvalidStructureException
+
+    role = iam_store.role_by_arn(pipeline.get("roleArn") or "")
+    if role is None:
+        return
+    service = iam_store.session_principal(role, _session_name())
+    for stage in pipeline.get("stages") or []:
+        for action in stage.get("actions") or []:
+            if action.get("roleArn"):
+                try:
+                    _assume_action_role(service, action["roleArn"], action.get("region") or region)
+                except Denied as d:
+                    raise InvalidStructureException(d.message)
+
+
+def install() -> None:
+    """Wrap CodePipeline's CreatePipeline and UpdatePipeline (after executions.install())."""
+    import json
+
+    from moto.codepipeline.responses import CodePipelineResponse
+
+    from .state import STATE
+
+    for name in ("create_pipeline", "update_pipeline"):
+        original = getattr(CodePipelineResponse, name)
+
+        def wrapped(self: Any, _original: Any = original) -> Any:
+            try:
+                decl = (json.loads(self.body or "{}") or {}).get("pipeline") or {}
+            except ValueError:
+                decl = {}
+            with STATE.lock:
+                validate_declaration(self.current_account, self.region, decl)
+            return _original(self)
+
+        wrapped.__name__ = name
+        setattr(CodePipelineResponse, name, wrapped)
