@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod config;
 mod init;
+mod permissions;
 mod plan;
 mod policies;
 mod push;
