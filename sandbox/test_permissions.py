@@ -299,3 +299,17 @@ def test_policy_route_round_trips_and_refuses_unknown_targets(sandbox, scenario)
 
     with pytest.raises(urllib.error.HTTPError):
         sandbox.ctl("policy?arn=arn:aws:iam::222222222222:role/nope&kind=trust")
+
+
+def test_direct_object_calls_honour_the_tls_only_statement_as_over_https(sandbox, scenario):
+    # The sandbox's HTTP stands in for HTTPS: the seeded DenyInsecureTransport statement does
+    # not refuse; a Deny for everyone without condition does.
+    s3 = sandbox.client("s3")
+    s3.put_object(Bucket=scenario["bucket"], Key="k", Body=b"1")
+    assert s3.get_object(Bucket=scenario["bucket"], Key="k")["Body"].read() == b"1"
+    arn = f"arn:aws:s3:::{scenario['bucket']}"
+    policy = doc(sandbox, arn)
+    policy["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{arn}/*"})
+    put(sandbox, arn, policy)
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket=scenario["bucket"], Key="k2", Body=b"2")

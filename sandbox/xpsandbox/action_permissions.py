@@ -370,9 +370,36 @@ def validate_declaration(account: str, region: str, pipeline: dict[str, Any]) ->
                     raise InvalidStructureException(d.message)
 
 
+def bucket_deny_for_everyone(policy: Any, action: str, resource: str) -> bool:
+    """Whether a bucket policy denies `action` on `resource` to everyone (a Deny statement with
+    Principal "*" whose conditions hold for a request over HTTPS): what moto's own S3 check
+    looks for, judged with conditions (moto denies on any statement whose conditions it cannot
+    read, so a TLS-only statement would refuse every object write)."""
+    anyone = iam_eval.Principal(account="", arn="*", kind="user")
+    req = iam_eval.Request(anyone, action, resource, {"aws:SecureTransport": "true"})
+    for stmt in iam_eval.statements(policy):
+        if stmt.get("Effect") != "Deny" or stmt.get("Principal") not in ("*", {"AWS": "*"}):
+            continue
+        if iam_eval.statement_applies(stmt, req, resource_policy=True):
+            return True
+    return False
+
+
 def install() -> None:
-    """Wrap CodePipeline's CreatePipeline and UpdatePipeline (after executions.install())."""
+    """Wrap CodePipeline's CreatePipeline and UpdatePipeline (after executions.install()), and
+    moto's bucket-policy check of direct S3 object calls."""
     import json
+
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        policy = iam_store.bucket_policy(self)
+        if policy is not None and bucket_deny_for_everyone(policy, action, resource):
+            return PermissionResult.DENIED
+        return PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission
 
     from moto.codepipeline.responses import CodePipelineResponse
 
