@@ -182,7 +182,7 @@ def test_unknown_key_is_403_and_other_account_is_404(sandbox, scenario):
     fake = {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "x" * 40}
     assert _get(sandbox, repo, sandbox.git_auth_header(fake, repo))[0] == 403
     # a key of the pipeline account: the repository is looked up in that account
-    pipeline_creds = sandbox.assume(scenario["service_role_arn"])
+    pipeline_creds = sandbox.assume(scenario["developer_role_arn"])
     status, _, body = _get(sandbox, repo, sandbox.git_auth_header(pipeline_creds, repo))
     assert status == 404, body
     # and a repository that exists nowhere

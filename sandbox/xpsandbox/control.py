@@ -15,6 +15,8 @@
     GET  /_sandbox/branch-head?account=&repository=&branch=[&region=]   {"commit": SHA | null}
     GET  /_sandbox/repo-dir?account=&repository=[&region=]              {"path": DIR | null}
     GET  /_sandbox/executions?pipeline=[&account=&region=]              [{execution...}]
+    GET  /_sandbox/policy?arn=[&kind=trust|permissions&name=]           {"document": {...} | null}
+    POST /_sandbox/policy      {"arn", ["kind", "name"], "document"}    {"document": {...} | null}
 """
 
 from __future__ import annotations
@@ -45,36 +47,28 @@ def _json(start_response: Callable[..., Any], status: str, obj: Any) -> Iterable
     return [data]
 
 
-def _trust(principal: dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
-
-
-def _role(iam: Any, name: str, trust: str, policy: dict[str, Any] | None = None) -> str:
+def _role(iam: Any, name: str, trust: dict[str, Any], policy: dict[str, Any] | None = None) -> str:
     from moto.iam.exceptions import NotFoundException
 
     try:
         role = iam.get_role(name)
     except NotFoundException:
-        role = iam.create_role(name, trust, "/", None, "created by the xpipeline sandbox", [], None)
+        role = iam.create_role(name, json.dumps(trust), "/", None, "created by the xpipeline sandbox", [], None)
         if policy is not None:
             iam.put_role_policy(name, "xpipeline", json.dumps(policy))
     return role.arn
 
 
 def seed(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Create the demo scenario (idempotent) straight in moto's backends."""
+    """Create the demo scenario (idempotent) straight in moto's backends, with the documents of
+    documents.py: what `cargo xpipeline policies` prints, judged by the sandbox's evaluator."""
     from moto.codebuild.models import codebuild_backends
     from moto.codecommit.models import codecommit_backends
     from moto.iam.models import iam_backends
     from moto.kms.models import kms_backends
     from moto.s3.models import s3_backends
+
+    from . import documents as docs
 
     region = overrides.get("region") or DEFAULT_REGION
     pa = PIPELINE_ACCOUNT
@@ -83,27 +77,20 @@ def seed(overrides: dict[str, Any]) -> dict[str, Any]:
     service_role = overrides.get("service_role_name") or f"{prefix}-codepipeline"
     build_role = overrides.get("build_role_name") or f"{prefix}-codebuild"
     source_role = overrides.get("source_role_name") or f"{prefix}-cross-account"
+    developer_role = overrides.get("developer_role_name") or f"{prefix}-developer"
     bucket = overrides.get("bucket") or f"{prefix}-artifacts-{pa}"
     repository = overrides.get("repository") or prefix
     project = overrides.get("build_project") or f"{prefix}-build"
+    branch = overrides.get("branch") or "main"
+    external_id = overrides.get("external_id") or None
+    mfa = bool(overrides.get("mfa"))
 
     iam_p = iam_backends[pa]["aws"]
     iam_s = iam_backends[sa]["aws"]
     source_role_arn = f"arn:aws:iam::{sa}:role/{source_role}"
-    service_role_arn = _role(
-        iam_p,
-        service_role,
-        _trust({"Service": "codepipeline.amazonaws.com"}),
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": source_role_arn},
-                {"Effect": "Allow", "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"], "Resource": "*"},
-                {"Effect": "Allow", "Action": ["s3:GetObject*", "s3:PutObject*"], "Resource": f"arn:aws:s3:::{bucket}/*"},
-            ],
-        },
-    )
-    build_role_arn = _role(iam_p, build_role, _trust({"Service": "codebuild.amazonaws.com"}))
+    service_role_arn = f"arn:aws:iam::{pa}:role/{service_role}"
+    repo_arn = f"arn:aws:codecommit:{region}:{sa}:{repository}"
+    project_arn = f"arn:aws:codebuild:{region}:{pa}:project/{project}"
 
     kms = kms_backends[pa][region]
     key = None
@@ -112,11 +99,43 @@ def seed(overrides: dict[str, Any]) -> dict[str, Any]:
             key = k
             break
     if key is None:
-        key = kms.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"{prefix} artifacts", None)
+        key = kms.create_key(
+            json.dumps(docs.key_policy(pa, source_role_arn)),
+            "ENCRYPT_DECRYPT",
+            "SYMMETRIC_DEFAULT",
+            f"{prefix} artifacts",
+            None,
+        )
+
+    _role(
+        iam_p,
+        service_role,
+        docs.service_trust("codepipeline.amazonaws.com"),
+        docs.service_role_permissions(source_role_arn, bucket, key.arn, project_arn),
+    )
+    build_role_arn = _role(
+        iam_p,
+        build_role,
+        docs.service_trust("codebuild.amazonaws.com"),
+        docs.build_role_permissions(bucket, key.arn, region, pa, project),
+    )
+    _role(
+        iam_s,
+        source_role,
+        docs.source_role_trust(pa, service_role_arn, external_id, mfa),
+        docs.source_role_permissions(repo_arn, bucket, key.arn, branch),
+    )
+    developer_role_arn = _role(
+        iam_p,
+        developer_role,
+        docs.developer_trust(pa),
+        docs.developer_permissions(region, pa, service_role_arn, source_role_arn),
+    )
 
     s3 = s3_backends[pa]["aws"]
     if bucket not in s3.buckets:
         s3.create_bucket(bucket, region)
+        s3.put_bucket_policy(bucket, json.dumps(docs.bucket_policy(bucket, source_role_arn)).encode("utf-8"))
 
     cb = codebuild_backends[pa][region]
     if project not in cb.codebuild_projects:
@@ -139,31 +158,9 @@ def seed(overrides: dict[str, Any]) -> dict[str, Any]:
             None,
             None,
         )
+        # Artifacts encrypted with the pipeline's key (moto's CreateProject always writes aws/s3).
+        cb.codebuild_projects[project].project_metadata["encryptionKey"] = key.arn
 
-    _role(
-        iam_s,
-        source_role,
-        _trust({"AWS": f"arn:aws:iam::{pa}:root"}),
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "codecommit:GitPull",
-                        "codecommit:GitPush",
-                        "codecommit:GetBranch",
-                        "codecommit:GetCommit",
-                        "codecommit:UploadArchive",
-                        "codecommit:GetUploadArchiveStatus",
-                    ],
-                    "Resource": f"arn:aws:codecommit:{region}:{sa}:{repository}",
-                },
-                {"Effect": "Allow", "Action": ["s3:PutObject*", "s3:GetObject*"], "Resource": f"arn:aws:s3:::{bucket}/*"},
-                {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:ReEncrypt*"], "Resource": key.arn},
-            ],
-        },
-    )
     cc = codecommit_backends[sa][region]
     if repository not in cc.repositories:
         cc.create_repository(repository, "created by the xpipeline sandbox")
@@ -182,6 +179,7 @@ def seed(overrides: dict[str, Any]) -> dict[str, Any]:
         "source_role_arn": source_role_arn,
         "build_project": project,
         "build_role_arn": build_role_arn,
+        "developer_role_arn": developer_role_arn,
     }
 
 
@@ -256,7 +254,62 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         key = (q.get("account") or PIPELINE_ACCOUNT, q.get("region") or DEFAULT_REGION, pipeline)
         advance_all()
         return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
+    if route == "policy":
+        return "200 OK", policy_route(method, q, body)
     raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
+
+
+def policy_route(method: str, q: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """GET ?arn=&kind= the document; POST {"arn", "kind", "document"} replaces it (straight in
+    moto, no call logged). `arn`: a role (kind "trust", or "permissions" for its inline policy
+    `name`, default "xpipeline"), a KMS key (its key policy) or arn:aws:s3:::BUCKET (its bucket
+    policy; a null document deletes it)."""
+    from . import iam_store
+
+    src = body if method == "POST" else q
+    (arn,) = _need(src, "arn")
+    kind = src.get("kind") or ""
+    name = src.get("name") or "xpipeline"
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        raise ControlError("400 Bad Request", f"not an ARN: {arn}")
+    service, resource = parts[2], parts[5]
+    doc = body.get("document") if method == "POST" else None
+    text = json.dumps(doc) if doc is not None else None
+    if service == "iam" and resource.startswith("role/"):
+        role = iam_store.role_by_arn(arn)
+        if role is None:
+            raise ControlError("404 Not Found", f"no role {arn}")
+        if kind == "trust":
+            if method == "POST":
+                role.assume_role_policy_document = text or ""
+            current: Any = role.assume_role_policy_document
+        elif kind == "permissions":
+            if method == "POST":
+                if text is None:
+                    role.policies.pop(name, None)
+                else:
+                    role.policies[name] = text
+            current = role.policies.get(name)
+        else:
+            raise ControlError("400 Bad Request", 'kind must be "trust" or "permissions" for a role')
+    elif service == "kms":
+        key = iam_store.kms_key(arn, parts[4], parts[3])
+        if key is None:
+            raise ControlError("404 Not Found", f"no key {arn}")
+        if method == "POST":
+            key.policy = text or key.generate_default_policy()
+        current = key.policy
+    elif service == "s3":
+        bucket, _ = iam_store.bucket(resource)
+        if bucket is None:
+            raise ControlError("404 Not Found", f"no bucket {resource}")
+        if method == "POST":
+            bucket.policy = text.encode("utf-8") if text is not None else None
+        current = iam_store.bucket_policy(bucket)
+    else:
+        raise ControlError("400 Bad Request", f"no policy to set on {arn}")
+    return {"document": json.loads(current) if current else None}
 
 
 def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -25,6 +25,7 @@ from moto.codepipeline.models import codepipeline_backends
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core.exceptions import JsonRESTError
 
+from . import action_permissions
 from .state import STATE, account_of_arn, branch_head, git_out, repo_path, repository_record
 
 TERMINAL = {"Succeeded", "Failed", "Stopped", "Cancelled", "Superseded"}
@@ -278,6 +279,7 @@ def _start_group(e: Execution, t: float) -> None:
                 f"https://console.aws.amazon.com/codebuild/home?region={region}"
                 f"#/builds/{build_id}/view/new"
             )
+        action_permissions.apply(e, action, run)  # IAM, trust, bucket and key policies
         injected = STATE.failures.get((e.pipeline_name, action["name"]))
         if injected:
             f = injected.pop(0)

@@ -155,6 +155,12 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
             f"repository '{name}' not found in account {account} ({region})\n",
         )
     body = get_input_stream(environ).read()
+    with STATE.lock:
+        refused = authorize_git(environ, akid, account, region, name, svc, rest, body)
+    if refused:
+        _log_call(svc, account, 403, environ)
+        print(f"xpsandbox git: 403 for {path}: {refused}", file=sys.stderr, flush=True)
+        return _respond(start_response, "403 Forbidden", refused + "\n")
     env = {
         "PATH": environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "GIT_PROJECT_ROOT": os.path.dirname(repo),
@@ -212,6 +218,57 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
             except Exception as e:  # never break the push over a poll problem
                 print(f"xpsandbox: poll after push failed: {e!r}", file=sys.stderr, flush=True)
     return [payload]
+
+
+def pushed_refs(body: bytes, encoding: str = "") -> list[str]:
+    """The refs a git-receive-pack request updates (its command list: pkt-lines
+    "<old> <new> <ref>[\\0<capabilities>]" up to the first flush-pkt)."""
+    if encoding.lower() in ("gzip", "x-gzip"):
+        import gzip
+
+        try:
+            body = gzip.decompress(body)
+        except OSError:
+            return []
+    refs: list[str] = []
+    i = 0
+    while i + 4 <= len(body):
+        try:
+            n = int(body[i : i + 4], 16)
+        except ValueError:
+            break
+        if n == 0:
+            break
+        if n < 4:
+            break
+        line = body[i + 4 : i + n].split(b"\0", 1)[0].rstrip(b"\n")
+        i += n
+        parts = line.split(b" ")
+        if len(parts) == 3 and len(parts[0]) in (40, 64):
+            refs.append(parts[2].decode("utf-8", "replace"))
+    return refs
+
+
+def authorize_git(
+    environ: dict[str, Any], akid: str, account: str, region: str, name: str, svc: str, rest: str, body: bytes
+) -> str | None:
+    """codecommit:GitPull / codecommit:GitPush on the repository, by the signer's identity
+    policies (CodeCommit has no resource policies). A push names the refs it updates in
+    codecommit:References; the ref advertisement that precedes it carries none. The refusal
+    text, or None. Call with STATE.lock held."""
+    from . import iam_eval, iam_store, sts_auth
+
+    caller = iam_store.principal_of_key(akid)
+    ctx = sts_auth.request_context(None, caller, akid)
+    ctx["aws:RequestedRegion"] = region
+    if svc == "GitPush" and rest == "/git-receive-pack":
+        refs = pushed_refs(body, environ.get("HTTP_CONTENT_ENCODING", ""))
+        if refs:
+            ctx["codecommit:References"] = refs
+    repo_arn = f"arn:{PARTITION}:codecommit:{region}:{account}:{name}"
+    req = iam_eval.Request(caller, f"codecommit:{svc}", repo_arn, ctx)
+    d = iam_eval.authorize(req)
+    return None if d.allowed else d.message(req)
 
 
 def _log_call(action: str, account: str | None, status: int, environ: dict[str, Any]) -> None:

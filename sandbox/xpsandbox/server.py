@@ -141,7 +141,9 @@ class SandboxApp:
             try:
                 result = self.moto_app(environ, recording_start_response)
                 # materialise inside the lock: moto is not thread-safe
-                return [b"".join(result)]
+                data = b"".join(result)
+                sts_auth.record_session(call["action"], body, call.get("status", 0), data)
+                return [data]
             except Exception as e:
                 # moto raises NotImplementedError for operations it lacks; AWS
                 # SDKs see a 500 and retry (tests lower max attempts).
@@ -160,13 +162,14 @@ class SandboxApp:
 def build_app(data_dir: str, stage_seconds: float) -> SandboxApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import executions
+    from . import action_permissions, executions
 
     STATE.data_dir = os.path.abspath(data_dir)
     STATE.default_stage_seconds = stage_seconds
     STATE.stage_seconds = stage_seconds
     os.makedirs(STATE.repos_root(), exist_ok=True)
     executions.install()
+    action_permissions.install()
     return SandboxApp(DomainDispatcherApplication(create_backend_app))
 
 

@@ -35,6 +35,8 @@ class State:
     # (account, region, pipeline, action) -> last branch head seen by polling
     poll_seen: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
     last_poll: float = 0.0
+    # access key id of an STS session -> {"mfa": bool}: how AssumeRole issued it (iam_store.py)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -48,6 +50,7 @@ class State:
             self.holds.clear()
             self.interfere.clear()
             self.poll_seen.clear()
+            self.sessions.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

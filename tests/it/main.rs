@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod gitops;
 mod init;
+mod permissions;
 mod plan;
 mod policies;
 mod push;

@@ -377,8 +377,13 @@ fn the_session_is_named_after_the_local_user_and_chained_roles_get_one_hour() {
     );
     p.commit_all("two hours");
 
-    // Base credentials that are themselves an assumed role of the pipeline account.
-    let xml = assume_role(&sb, &sc.service_role_arn, 3600);
+    // Base credentials that are themselves an assumed role of the pipeline account: the seeded
+    // developer role (the service role trusts CodePipeline only, so nobody else may assume it).
+    let developer = format!(
+        "arn:aws:iam::{}:role/xpipeline-demo-developer",
+        sc.pipeline_account
+    );
+    let xml = assume_role(&sb, &developer, 3600);
     let env: Vec<(String, String)> = sb
         .env()
         .into_iter()
