@@ -40,7 +40,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let env = settings::Env::from_process();
-    let ui = ui::Ui::new(&settings::Output::resolve(&cli.global, &env));
+    let output = settings::Output::resolve(&cli.global, &env);
+    if output.verbose >= 2 && !output.quiet {
+        ui::verbose::install_tracing(env.rust_log.as_deref());
+    }
+    let ui = ui::Ui::new(&output);
     match run(cli, &env, &ui) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

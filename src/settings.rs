@@ -28,6 +28,8 @@ pub struct Env {
     pub user: Option<String>,
     pub find_timeout: Option<String>,
     pub watch_outage: Option<String>,
+    /// The tracing filter of `-vv` (the `tracing-subscriber` EnvFilter syntax).
+    pub rust_log: Option<String>,
 }
 
 impl Env {
@@ -44,6 +46,7 @@ impl Env {
             user: ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| var(k)),
             find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
             watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
+            rust_log: var("RUST_LOG"),
         }
     }
 

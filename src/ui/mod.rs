@@ -5,6 +5,7 @@ pub mod execution;
 pub mod progress;
 pub mod prompt;
 pub mod status;
+pub mod verbose;
 pub mod watch;
 
 use std::fmt::Display;
@@ -51,6 +52,11 @@ impl Ui {
         if self.verbose > 0 && !self.quiet {
             let _ = writeln!(std::io::stderr().lock(), "{msg}");
         }
+    }
+
+    /// Where the AWS calls go: with -v, one line each on stderr (`verbose::CallLine`).
+    pub fn aws_calls(&self) -> crate::aws::calls::CallSink {
+        verbose::call_sink(self.verbose, self.quiet)
     }
 
     /// A warning on stderr (shown even with -q).

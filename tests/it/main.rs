@@ -15,3 +15,4 @@ mod sandbox_fixture;
 mod settings;
 mod snapshots;
 mod status;
+mod verbose;
