@@ -79,7 +79,10 @@ pub(crate) fn is_env_name(s: &str) -> bool {
 /// A KMS key id as AWS writes it: a UUID (`1234abcd-12ab-34cd-56ef-1234567890ab`), or for a
 /// multi-Region key `mrk-` and 32 hex digits. Lower-case hex, as AWS returns it.
 pub(crate) fn is_kms_key_id(s: &str) -> bool {
-    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     if let Some(mrk) = s.strip_prefix("mrk-") {
         return mrk.len() == 32 && hex(mrk);
     }

@@ -69,6 +69,13 @@ impl Ui {
         let _ = writeln!(std::io::stderr().lock(), "error: {err}");
     }
 
+    /// A result that is text whatever `--output` says (a script, a schema), on stdout as is.
+    pub fn result_text(&self, text: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(text.as_bytes());
+        Self::finish(out, written)
+    }
+
     /// The command's result on stdout: its Display for text, one JSON document for json.
     pub fn result<R: Serialize + Display>(&self, r: &R) -> Result<()> {
         let mut out = std::io::stdout().lock();
@@ -80,6 +87,10 @@ impl Ui {
                 writeln!(out, "{json}")
             }
         };
+        Self::finish(out, written)
+    }
+
+    fn finish(mut out: std::io::StdoutLock<'_>, written: std::io::Result<()>) -> Result<()> {
         written.and_then(|()| out.flush()).or_else(|e| {
             // A closed pipe (`| head`) is not an error of ours.
             if e.kind() == std::io::ErrorKind::BrokenPipe {

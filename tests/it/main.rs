@@ -6,6 +6,7 @@ mod support;
 mod architecture;
 mod cli;
 mod config;
+mod ecosystem;
 mod init;
 mod plan;
 mod policies;
