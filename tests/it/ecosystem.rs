@@ -215,3 +215,60 @@ fn the_readme_placeholder_key_is_refused_and_nothing_is_written() {
         .stderr_has("aws kms describe-key");
     assert!(!p.file("xpipeline.toml").exists());
 }
+
+/// A project with a valid xpipeline.toml (no sandbox needed: these fail before any call).
+fn configured() -> Project {
+    let p = Project::new("demo-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &crate::support::valid_config("123456789012", "222222222222", "eu-west-1"),
+    );
+    p
+}
+
+#[test]
+fn a_missing_profile_is_named_with_the_profiles_that_exist() {
+    let p = configured();
+    p.write(
+        ".aws-config",
+        "[default]\nregion = eu-west-1\n[profile tools]\nregion = eu-west-1\n",
+    );
+    for command in ["status", "plan", "push"] {
+        let out = p
+            .cmd()
+            .args([command, "--profile", "nope"])
+            .env("AWS_CONFIG_FILE", p.file(".aws-config"))
+            .run()
+            .code(2)
+            .stderr_has("no profile named nope in ")
+            .stderr_has("(profiles: default, tools)")
+            .stderr_has("aws configure --profile nope");
+        assert!(!out.stderr.contains("IMDS"), "{}", out.stderr);
+    }
+    // AWS_PROFILE is the same setting.
+    p.cmd()
+        .arg("status")
+        .env("AWS_PROFILE", "nope")
+        .env("AWS_CONFIG_FILE", p.file(".aws-config"))
+        .run()
+        .code(2)
+        .stderr_has("no profile named nope");
+}
+
+#[test]
+fn no_credentials_at_all_gets_a_hint_without_imds_noise() {
+    let p = configured();
+    for command in ["status", "plan"] {
+        let out = p
+            .cmd()
+            .arg(command)
+            // Never reached: the credentials fail first.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .run()
+            .code(1)
+            .stderr_has("no AWS credentials found")
+            .stderr_has("AWS_ACCESS_KEY_ID")
+            .stderr_has("--profile NAME");
+        assert!(!out.stderr.contains("IMDS"), "{command}: {}", out.stderr);
+    }
+}
