@@ -272,3 +272,42 @@ fn no_credentials_at_all_gets_a_hint_without_imds_noise() {
         assert!(!out.stderr.contains("IMDS"), "{command}: {}", out.stderr);
     }
 }
+
+/// `rust-version` is the true minimum of the locked tree: the highest `rust-version` any
+/// locked crate declares (clippy's `incompatible_msrv` then checks our own code against it).
+#[test]
+fn rust_version_is_the_highest_the_locked_crates_declare() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(&root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let version = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let mut ours = None;
+    let mut needed: (Vec<u32>, String) = (vec![0], String::new());
+    for p in meta["packages"].as_array().unwrap() {
+        let Some(rv) = p["rust_version"].as_str() else {
+            continue;
+        };
+        if p["name"] == "cargo-xpipeline" {
+            ours = Some(version(rv));
+        } else if version(rv) > needed.0 {
+            needed = (version(rv), p["name"].as_str().unwrap().to_owned());
+        }
+    }
+    let mut ours = ours.expect("Cargo.toml sets rust-version");
+    ours.resize(3, 0);
+    needed.0.resize(3, 0);
+    assert_eq!(
+        ours, needed.0,
+        "rust-version in Cargo.toml must be what {} needs",
+        needed.1
+    );
+}
