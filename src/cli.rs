@@ -14,7 +14,19 @@ pub enum CargoCli {
 
 /// A cross-account AWS CodePipeline + CodeCommit setup as one declared file: xpipeline.toml.
 #[derive(Debug, Args)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about = "A CodePipeline in the pipeline (tools) account building a CodeCommit repository of \
+             another account, declared in xpipeline.toml: write it (init), apply and push (push), \
+             preview (plan), follow (status)",
+    long_about = None,
+    after_help = "Examples:\n  \
+                  cargo xpipeline init --pipeline-account 111111111111 --source-account 222222222222\n  \
+                  cargo xpipeline push\n  \
+                  cargo xpipeline -v status --watch\n\n\
+                  Exit codes: 0 success, 1 AWS/git/network failure, 2 usage or xpipeline.toml error, \
+                  3 the followed pipeline execution did not succeed."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -79,17 +91,33 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write xpipeline.toml for this cargo workspace
+    #[command(
+        after_help = "Example:\n  cargo xpipeline init --pipeline-account 111111111111 --source-account 222222222222 --region eu-west-1"
+    )]
     Init(Box<InitArgs>),
     /// Reconcile the pipeline, git-push to CodeCommit, follow the build of the pushed commit
+    #[command(after_help = "Example:\n  cargo xpipeline push --output json > push.json")]
     Push(PushArgs),
     /// Show what `push` would change in the pipeline, without changing it
+    #[command(after_help = "Example:\n  cargo xpipeline plan --profile tools")]
     Plan(PlanArgs),
     /// Show (or --watch) the pipeline and its executions
+    #[command(after_help = "Example:\n  cargo xpipeline status --watch")]
     Status(StatusArgs),
     /// Print the IAM, KMS and S3 policy documents both accounts need
+    #[command(after_help = "Example:\n  cargo xpipeline policies --output json")]
     Policies(PoliciesArgs),
     /// Create the key, bucket, roles, repository and build project the pipeline needs
+    #[command(after_help = "Example:\n  cargo xpipeline bootstrap")]
     Bootstrap(BootstrapArgs),
+    /// Print the JSON Schema of xpipeline.toml (for editors: taplo, Even Better TOML)
+    #[command(after_help = "Example:\n  cargo xpipeline schema > xpipeline.schema.json")]
+    Schema(SchemaArgs),
+    /// Print the completion script of a shell
+    #[command(
+        after_help = "Example:\n  cargo xpipeline completions bash > ~/.local/share/bash-completion/completions/cargo-xpipeline"
+    )]
+    Completions(CompletionsArgs),
 }
 
 impl Command {
@@ -101,6 +129,8 @@ impl Command {
             Command::Status(_) => "status",
             Command::Policies(_) => "policies",
             Command::Bootstrap(_) => "bootstrap",
+            Command::Schema(_) => "schema",
+            Command::Completions(_) => "completions",
         }
     }
 }
@@ -210,6 +240,16 @@ pub struct PoliciesArgs {}
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
 
 #[cfg(test)]
 mod tests {

@@ -25,9 +25,12 @@ pub use error::{Error, Result};
 pub const MANAGED_BY_TAG: &str = "managed-by";
 pub const MANAGED_BY_VALUE: &str = "cargo-xpipeline";
 
+/// The binary cargo runs for `cargo xpipeline`.
+pub const BIN_NAME: &str = "cargo-xpipeline";
+
 /// Parse the command line, run the command, print the error once and pick the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli::CargoCli::Xpipeline(cli) = match cli::CargoCli::try_parse_from(args) {
+    let cli::CargoCli::Xpipeline(cli) = match cli::CargoCli::try_parse_from(cargo_form(args)) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout and usage errors to stderr, exit 0 or 2.
@@ -40,7 +43,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let env = settings::Env::from_process();
-    let ui = ui::Ui::new(&settings::Output::resolve(&cli.global, &env));
+    let output = settings::Output::resolve(&cli.global, &env);
+    if output.verbose >= 2 && !output.quiet {
+        ui::verbose::install_tracing(env.rust_log.as_deref());
+    }
+    let ui = ui::Ui::new(&output);
     match run(cli, &env, &ui) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -48,6 +55,16 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The arguments as cargo passes them (`cargo-xpipeline xpipeline ARGS`): run directly as
+/// `cargo-xpipeline ARGS` (what the shell completions complete), the `xpipeline` is added.
+fn cargo_form(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.len() == 1 || args.get(1).is_some_and(|a| a != "xpipeline") {
+        args.insert(1.min(args.len()), OsString::from("xpipeline"));
+    }
+    args
 }
 
 /// Run one command; `Ok` carries the exit code of a command that finished (0, or 3 for a

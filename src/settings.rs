@@ -20,6 +20,7 @@ pub struct Env {
     pub aws_region: Option<String>,
     pub aws_default_region: Option<String>,
     pub aws_config_file: Option<PathBuf>,
+    pub aws_shared_credentials_file: Option<PathBuf>,
     pub aws_max_attempts: Option<String>,
     pub home: Option<PathBuf>,
     pub term: Option<String>,
@@ -28,6 +29,8 @@ pub struct Env {
     pub user: Option<String>,
     pub find_timeout: Option<String>,
     pub watch_outage: Option<String>,
+    /// The tracing filter of `-vv` (the `tracing-subscriber` EnvFilter syntax).
+    pub rust_log: Option<String>,
 }
 
 impl Env {
@@ -37,6 +40,8 @@ impl Env {
             aws_region: var("AWS_REGION"),
             aws_default_region: var("AWS_DEFAULT_REGION"),
             aws_config_file: std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from),
+            aws_shared_credentials_file: std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+                .map(PathBuf::from),
             aws_max_attempts: var("AWS_MAX_ATTEMPTS"),
             home: std::env::var_os("HOME").map(PathBuf::from),
             term: std::env::var("TERM").ok(),
@@ -44,6 +49,7 @@ impl Env {
             user: ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| var(k)),
             find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
             watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
+            rust_log: var("RUST_LOG"),
         }
     }
 
@@ -52,6 +58,48 @@ impl Env {
         self.aws_region
             .as_deref()
             .or(self.aws_default_region.as_deref())
+    }
+
+    /// The shared config and credentials files: AWS_CONFIG_FILE and
+    /// AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials.
+    fn aws_files(&self) -> [Option<PathBuf>; 2] {
+        let home = |f: &str| self.home.as_ref().map(|h| h.join(".aws").join(f));
+        [
+            self.aws_config_file.clone().or_else(|| home("config")),
+            self.aws_shared_credentials_file
+                .clone()
+                .or_else(|| home("credentials")),
+        ]
+    }
+
+    /// `--profile NAME` (or AWS_PROFILE) must name a profile of the shared files: otherwise
+    /// the SDK falls through its whole chain to instance metadata and reports that instead.
+    pub fn check_profile(&self, profile: &str) -> Result<()> {
+        let mut names = Vec::new();
+        let mut shown = Vec::new();
+        for (file, config) in self.aws_files().into_iter().zip([true, false]) {
+            let Some(file) = file else { continue };
+            shown.push(crate::config::display_path(&file));
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                names.extend(profile_names(&text, config));
+            }
+        }
+        names.sort();
+        names.dedup();
+        if names.iter().any(|n| n == profile) {
+            return Ok(());
+        }
+        let known = if names.is_empty() {
+            "it has none".to_owned()
+        } else {
+            format!("profiles: {}", names.join(", "))
+        };
+        Err(Error::usage(format!(
+            "--profile (or AWS_PROFILE): no profile named {profile} in {} ({known}); pick one of \
+             them, or create it with `aws configure --profile {profile}` (`aws configure sso` for \
+             SSO)",
+            shown.join(" or ")
+        )))
     }
 
     /// The region init writes when --region does not give one: the environment, then the
@@ -159,6 +207,9 @@ impl Settings {
             }
             _ => declared.clone(),
         };
+        if let Some(profile) = &global.profile {
+            env.check_profile(profile)?;
+        }
         let find_default = if cfg.pipeline.trigger == Trigger::Poll {
             300
         } else {
@@ -233,6 +284,23 @@ pub fn repository_dir(manifest_path: Option<&Path>) -> PathBuf {
     }
 }
 
+/// The profiles a shared file declares: `[profile NAME]` and `[default]` in the config file,
+/// `[NAME]` in the credentials file.
+fn profile_names(text: &str, config_file: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']'))
+        .filter_map(|h| {
+            let h = h.trim();
+            match h.strip_prefix("profile ") {
+                Some(name) => Some(name.trim()),
+                None if !config_file || h == "default" => Some(h),
+                None => None, // [sso-session x], [services x]
+            }
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The local user name when no USER/USERNAME/LOGNAME is set (on Linux, where containers and
 /// CI often set none of those): the passwd entry of the process's uid.
 #[cfg(unix)]
@@ -268,6 +336,29 @@ mod tests {
         assert_eq!(user_of_uid(passwd, 1000).as_deref(), Some("alice"));
         assert_eq!(user_of_uid(passwd, 0).as_deref(), Some("root"));
         assert_eq!(user_of_uid(passwd, 42), None);
+    }
+
+    #[test]
+    fn profiles_are_read_from_both_shared_files() {
+        let config =
+            "[default]\nregion = eu-west-1\n[profile tools]\n[sso-session corp]\n[services x]\n";
+        assert_eq!(profile_names(config, true), ["default", "tools"]);
+        assert_eq!(profile_names("[ci]\nx = 1\n", false), ["ci"]);
+        let dir = std::env::temp_dir().join(format!("xp-profiles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config"), config).unwrap();
+        let env = Env {
+            aws_config_file: Some(dir.join("config")),
+            aws_shared_credentials_file: Some(dir.join("missing")),
+            ..Env::default()
+        };
+        assert!(env.check_profile("tools").is_ok());
+        let e = env.check_profile("nope").unwrap_err().to_string();
+        assert!(
+            e.contains("no profile named nope in ") && e.contains("(profiles: default, tools)"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! AWS: the one SDK configuration (profile, region, endpoint override, retries, timeouts),
-//! the async runtime the commands run on, and the mapping of SDK errors to `Error`.
+//! AWS: the one SDK configuration (profile, region, endpoint override, retries, timeouts)
+//! with the call log every client carries (`Sdk`, `client!`), the async runtime the commands
+//! run on, and the mapping of SDK errors to `Error`.
 
+pub mod calls;
 pub mod error;
 pub mod executions;
 pub mod pipeline;
@@ -27,9 +29,43 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
     Ok(rt.block_on(f))
 }
 
-/// Build the SDK configuration once; every client of the run is made from it.
+/// The one SDK configuration and the call log (`-v`) every client made from it carries.
+///
+/// `SdkConfig` holds no interceptor, so the log is added per client: build clients with
+/// `aws::client!(aws_sdk_x, &sdk)`. `Sdk` dereferences to `SdkConfig`, so `Client::new(&sdk)`
+/// still compiles, but such a client's calls are not shown by `-v`.
+#[derive(Debug, Clone)]
+pub struct Sdk {
+    pub config: SdkConfig,
+    pub calls: calls::CallLog,
+}
+
+impl std::ops::Deref for Sdk {
+    type Target = SdkConfig;
+
+    fn deref(&self) -> &SdkConfig {
+        &self.config
+    }
+}
+
+/// A client of an SDK crate made from an `Sdk`, with its call log:
+/// `aws::client!(aws_sdk_codepipeline, &sdk)`.
+macro_rules! client {
+    ($krate:ident, $sdk:expr) => {{
+        let sdk: &$crate::aws::Sdk = $sdk;
+        $krate::Client::from_conf(
+            $krate::config::Builder::from(&sdk.config)
+                .interceptor(sdk.calls.clone())
+                .build(),
+        )
+    }};
+}
+pub(crate) use client;
+
+/// Build the SDK configuration once; every client of the run is made from it. `calls`
+/// receives every AWS call as it completes (the command decides what to show).
 /// Base credentials come from the standard chain (env, profile, SSO, credential_process, IMDS).
-pub async fn sdk_config(settings: &Settings) -> SdkConfig {
+pub async fn sdk_config(settings: &Settings, calls: calls::CallSink) -> Sdk {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
@@ -45,5 +81,8 @@ pub async fn sdk_config(settings: &Settings) -> SdkConfig {
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    Sdk {
+        config: loader.load().await,
+        calls: calls::CallLog::new(&settings.region, calls),
+    }
 }

@@ -7,7 +7,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_sts::Client;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
@@ -43,9 +42,10 @@ impl Identity {
 }
 
 /// The STS client, with a recorder of the server's clock (the Date header of its responses).
-pub fn client(sdk: &SdkConfig) -> (Client, ServerClock) {
+pub fn client(sdk: &crate::aws::Sdk) -> (Client, ServerClock) {
     let clock = ServerClock::default();
-    let conf = aws_sdk_sts::config::Builder::from(sdk)
+    let conf = aws_sdk_sts::config::Builder::from(&sdk.config)
+        .interceptor(sdk.calls.clone())
         .interceptor(clock.clone())
         .build();
     (Client::from_conf(conf), clock)

@@ -1,11 +1,13 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
+mod completions;
 mod declaration;
 mod init;
 mod plan;
 mod policies;
 mod push;
 mod reconcile;
+mod schema;
 mod status;
 mod watch;
 
@@ -18,6 +20,9 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
     let global = &cli.global;
     match &cli.command {
         Command::Init(args) => init::run(args, global, env, ui),
+        // Offline, and need no xpipeline.toml.
+        Command::Schema(_) => schema::run(ui),
+        Command::Completions(args) => completions::run(args, ui),
         command => {
             // Every other command starts from a valid xpipeline.toml, before any network call:
             // push's is the one of the commit it pushes (see declaration.rs).

@@ -19,7 +19,7 @@ use crate::ui::Ui;
 pub fn run(settings: &Settings, decl: &Declaration, ui: &Ui) -> Result<()> {
     let cfg = &decl.config;
     let mut plan = aws::block_on(async {
-        let sdk = aws::sdk_config(settings).await;
+        let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
         // Credentials of another account would find no pipeline and report one "to create".
         let (sts_client, _) = sts::client(&sdk);
         let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
@@ -31,7 +31,7 @@ pub fn run(settings: &Settings, decl: &Declaration, ui: &Ui) -> Result<()> {
             settings.region.clone(),
             identity.arn
         ));
-        let client = aws_sdk_codepipeline::Client::new(&sdk);
+        let client = aws::client!(aws_sdk_codepipeline, &sdk);
         pipeline::plan(&client, cfg, decl.tag_value().as_deref()).await
     })??;
     plan.declared_by = plan

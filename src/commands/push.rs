@@ -57,7 +57,7 @@ async fn push(
     mfa.ready(cfg.push.mfa_serial.as_deref())?;
 
     // One SDK configuration; the base identity must be the pipeline account's.
-    let sdk = aws::sdk_config(settings).await;
+    let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
     let (sts_client, server_clock) = sts::client(&sdk);
     let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
     sts::check_account(&identity, cfg)?;
@@ -68,7 +68,7 @@ async fn push(
 
     // The pipeline first, so that no commit lands without its pipeline. `created` tells the
     // execution-following code that AWS already started an execution by itself.
-    let pipeline_client = aws_sdk_codepipeline::Client::new(&sdk);
+    let pipeline_client = aws::client!(aws_sdk_codepipeline, &sdk);
     let options = Options {
         adopt: args.adopt,
         dry_run: args.dry_run,

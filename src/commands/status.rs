@@ -22,8 +22,8 @@ pub fn run(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Res
 }
 
 async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
-    let sdk = aws::sdk_config(settings).await;
-    let client = Client::new(&sdk);
+    let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
+    let client: Client = aws::client!(aws_sdk_codepipeline, &sdk);
     let name = &cfg.pipeline.name;
     match (args.watch, args.execution.as_deref()) {
         (false, None) => {

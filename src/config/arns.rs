@@ -83,6 +83,13 @@ pub(super) fn check(
     if name.is_empty() {
         err(format!("{key} has an empty {kind} name"));
         ok = false;
+    } else if service == "kms" && !super::names::is_kms_key_id(name) {
+        err(format!(
+            "{key} ends in key/{name}, which is not a KMS key id: AWS writes one as a UUID \
+             (key/1234abcd-12ab-34cd-56ef-1234567890ab) or, for a multi-Region key, mrk- and 32 \
+             hex digits; copy the KeyMetadata.Arn of `aws kms describe-key --key-id alias/NAME`"
+        ));
+        ok = false;
     }
     if arn.partition != partition {
         err(format!(
@@ -173,6 +180,16 @@ mod tests {
             problems("arn:aws:kms:xx-east-9:111111111111:alias/a", key)[0]
                 .starts_with("k is a KMS alias")
         );
-        assert!(problems("arn:aws:kms:xx-east-9:111111111111:key/a", key).is_empty());
+        assert!(
+            problems(
+                "arn:aws:kms:xx-east-9:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                key
+            )
+            .is_empty()
+        );
+        assert!(
+            problems("arn:aws:kms:xx-east-9:111111111111:key/1234abcd-...", key)[0]
+                .starts_with("k ends in key/1234abcd-..., which is not a KMS key id")
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! Every key of xpipeline.toml, declared once. This table drives the schema walk (unknown
 //! keys, "did you mean", "belongs in [x]", values of the wrong kind, missing required keys)
-//! and the file `init` writes (order, comments, the commented-out examples). A new key is one
-//! entry here, its field in `model.rs` and its rule in `validate.rs`; the tests below hold the
-//! table, `init`'s flags and `xpipeline.toml.example` together.
+//! the file `init` writes (order, comments, the commented-out examples) and the JSON Schema
+//! (`json_schema.rs`: types, patterns, enums, ranges, defaults). A new key is one entry here,
+//! its field in `model.rs` and its rule in `validate.rs` (then regenerate
+//! `xpipeline.schema.json` with `cargo xpipeline schema`); the tests below hold the table,
+//! `init`'s flags and `xpipeline.toml.example` together.
 
 /// The kind of value a key takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,14 @@ pub(crate) struct Key {
     pub unset_doc: &'static str,
     /// The `init` flag (without `--`) that sets it.
     pub flag: Option<&'static str>,
+    /// For the JSON Schema (`json_schema.rs`): the values a string may take...
+    pub values: &'static [&'static str],
+    /// ...or the regular expression it matches (ECMA 262, anchored); `""`: none.
+    pub pattern: &'static str,
+    /// The range of an integer.
+    pub range: Option<(i64, i64)>,
+    /// The default when the key is absent, as JSON text; `""`: none.
+    pub default: &'static str,
 }
 
 impl Key {
@@ -55,8 +65,39 @@ const fn key(path: &'static str, kind: Kind, required: bool, doc: &'static str) 
         example: "",
         unset_doc: "",
         flag: None,
+        values: &[],
+        pattern: "",
+        range: None,
+        default: "",
     }
 }
+
+impl Key {
+    const fn one_of(self, values: &'static [&'static str], default: &'static str) -> Key {
+        Key {
+            values,
+            default,
+            ..self
+        }
+    }
+
+    const fn pattern(self, pattern: &'static str) -> Key {
+        Key { pattern, ..self }
+    }
+
+    const fn range(self, min: i64, max: i64, default: &'static str) -> Key {
+        Key {
+            range: Some((min, max)),
+            default,
+            ..self
+        }
+    }
+}
+
+/// The patterns of the JSON Schema: the rules of `names.rs` and `arns.rs` that a regular
+/// expression can say (account and region agreement cannot be: validation tells those).
+const ACCOUNT: &str = "^[0-9]{12}$";
+const ROLE_ARN: &str = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$";
 
 const fn table(path: &'static str, required: bool, doc: &'static str) -> Key {
     key(path, Kind::Table, required, doc)
@@ -92,37 +133,43 @@ pub(crate) const KEYS: &[Key] = &[
         "pipeline.name",
         "name",
         "The CodePipeline name: 1-100 of A-Z a-z 0-9 . @ _ -",
-    ),
+    )
+    .pattern("^[A-Za-z0-9.@_-]{1,100}$"),
     req(
         "pipeline.account",
         "pipeline-account",
         "The pipeline (tools) account: 12 digits.",
-    ),
+    )
+    .pattern(ACCOUNT),
     req(
         "pipeline.region",
         "region",
         "One region for the pipeline, the repository, the bucket and the key.",
-    ),
+    )
+    .pattern("^[a-z]{2}(-[a-z]+)+-[0-9]+$"),
     req(
         "pipeline.service-role-arn",
         "service-role-arn",
         "The role CodePipeline runs as, in the pipeline account. It must be allowed to\n\
          sts:AssumeRole source.role-arn.",
-    ),
+    )
+    .pattern(ROLE_ARN),
     opt(
         "pipeline.type",
         Kind::Str,
         Some("type"),
         "\"V2\"",
         "Pipeline type: \"V2\" (default) or \"V1\".",
-    ),
+    )
+    .one_of(&["V2", "V1"], "\"V2\""),
     opt(
         "pipeline.execution-mode",
         Kind::Str,
         Some("execution-mode"),
         "\"SUPERSEDED\"",
         "V2 only: \"SUPERSEDED\" (default), \"QUEUED\" or \"PARALLEL\".",
-    ),
+    )
+    .one_of(&["SUPERSEDED", "QUEUED", "PARALLEL"], "\"SUPERSEDED\""),
     opt(
         "pipeline.trigger",
         Kind::Str,
@@ -130,13 +177,15 @@ pub(crate) const KEYS: &[Key] = &[
         "\"push\"",
         "What starts an execution: \"push\" (default: `cargo xpipeline push` starts it for the exact\n\
          commit it pushed), \"poll\" (CodePipeline polls the branch) or \"events\" (an EventBridge rule).",
-    ),
+    )
+    .one_of(&["push", "poll", "events"], "\"push\""),
     table("artifacts", true, ""),
     req(
         "artifacts.bucket",
         "bucket",
         "The S3 artifact bucket in the pipeline account; its policy must let the source role in.",
-    ),
+    )
+    .pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
     Key {
         unset_doc: "REQUIRED, not known yet: the ARN of a customer managed KMS key in the pipeline account\n\
                     (an alias will not do: aliases do not resolve across accounts). Find it with\n  \
@@ -148,32 +197,39 @@ pub(crate) const KEYS: &[Key] = &[
             "The customer managed KMS key that encrypts the artifacts, in the pipeline account and\n\
              region; its key policy must let the source account use it.",
         )
+        .pattern(
+            "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$",
+        )
     },
     table("source", true, ""),
     req(
         "source.account",
         "source-account",
         "The source (CodeCommit) account: 12 digits.",
-    ),
+    )
+    .pattern(ACCOUNT),
     req(
         "source.repository",
         "repository",
         "The CodeCommit repository in the source account.",
-    ),
-    req("source.branch", "branch", "The branch the pipeline builds."),
+    )
+    .pattern("^[A-Za-z0-9._-]{1,100}$"),
+    req("source.branch", "branch", "The branch the pipeline builds.").pattern("^[^\\s~^:?*\\[\\\\]+$"),
     req(
         "source.role-arn",
         "source-role-arn",
         "The role in the source account that the Source action assumes, and that `push` assumes\n\
          to git-push (unless [push] role-arn says otherwise).",
-    ),
+    )
+    .pattern(ROLE_ARN),
     opt(
         "source.external-id",
         Kind::Str,
         Some("external-id"),
         "\"...\"",
         "Sent as sts:ExternalId when assuming the source role, if the role's trust policy asks for one.",
-    ),
+    )
+    .pattern("^[A-Za-z0-9_+=,.@:/-]{2,1224}$"),
     opt(
         "source.git-endpoint",
         Kind::Str,
@@ -181,13 +237,15 @@ pub(crate) const KEYS: &[Key] = &[
         "\"https://...\"",
         "The CodeCommit git endpoint, for a VPC endpoint, a FIPS host or an emulator.\n\
          Default: the AWS endpoint override if one is set, else https://git-codecommit.REGION.amazonaws.com",
-    ),
+    )
+    .pattern("^https?://[^/@\\s][^@\\s]*$"),
     table("build", true, ""),
     req(
         "build.project",
         "build-project",
         "The CodeBuild project in the pipeline account that builds the source.",
-    ),
+    )
+    .pattern("^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$"),
     opt(
         "build.env",
         Kind::StrMap,
@@ -206,28 +264,32 @@ pub(crate) const KEYS: &[Key] = &[
         None,
         "\"arn:aws:iam::SOURCE-ACCOUNT:role/NAME\"",
         "default: source.role-arn",
-    ),
+    )
+    .pattern(ROLE_ARN),
     opt(
         "push.session-name",
         Kind::Str,
         None,
         "\"xpipeline-alice\"",
         "default: xpipeline-<local user>",
-    ),
+    )
+    .pattern("^[A-Za-z0-9_+=,.@-]{2,64}$"),
     opt(
         "push.duration-seconds",
         Kind::Int,
         None,
         "3600",
         "900..43200; 1 hour at most when you are yourself in a role",
-    ),
+    )
+    .range(900, 43200, "3600"),
     opt(
         "push.mfa-serial",
         Kind::Str,
         None,
         "\"arn:aws:iam::PIPELINE-ACCOUNT:mfa/alice\"",
         "prompts for the code, or --mfa-code",
-    ),
+    )
+    .pattern("^arn:aws[a-z-]*:iam::[0-9]{12}:mfa/.+$"),
     opt(
         "tags",
         Kind::StrMap,

@@ -13,6 +13,7 @@
 
 mod arns;
 mod diagnostic;
+pub(crate) mod json_schema;
 pub(crate) mod keys;
 mod model;
 pub(crate) mod names;

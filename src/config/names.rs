@@ -76,6 +76,20 @@ pub(crate) fn is_env_name(s: &str) -> bool {
     matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && chars_in(s, "")
 }
 
+/// A KMS key id as AWS writes it: a UUID (`1234abcd-12ab-34cd-56ef-1234567890ab`), or for a
+/// multi-Region key `mrk-` and 32 hex digits. Lower-case hex, as AWS returns it.
+pub(crate) fn is_kms_key_id(s: &str) -> bool {
+    let hex = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if let Some(mrk) = s.strip_prefix("mrk-") {
+        return mrk.len() == 32 && hex(mrk);
+    }
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex(g))
+}
+
 pub(crate) fn is_http_url(s: &str) -> bool {
     let rest = s
         .strip_prefix("https://")
@@ -117,6 +131,12 @@ mod tests {
         assert!(is_external_id("ext:id/1") && !is_external_id("x"));
         assert!(is_build_project("hello-build") && !is_build_project("-x"));
         assert!(is_env_name("RUST_LOG") && !is_env_name("1X") && !is_env_name("A-B"));
+        assert!(is_kms_key_id("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(is_kms_key_id("mrk-1234abcd12ab34cd56ef1234567890ab"));
+        assert!(!is_kms_key_id("1234abcd-..."));
+        assert!(!is_kms_key_id("1234ABCD-12AB-34CD-56EF-1234567890AB"));
+        assert!(!is_kms_key_id("mrk-1234"));
+        assert!(!is_kms_key_id("1234abcd-12ab-34cd-56ef"));
         assert!(is_http_url(
             "https://git-codecommit.eu-west-1.amazonaws.com"
         ));

@@ -48,7 +48,9 @@ pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
         Some(Value::Set(region)) => crate::model::arn::partition_of(region),
         _ => "aws",
     };
-    let mut blocks = vec![HEADER.to_owned()];
+    // taplo-based editors (Even Better TOML) complete and check the file with this schema.
+    let directive = format!("#:schema {}\n", super::json_schema::SCHEMA_URL);
+    let mut blocks = vec![directive + HEADER];
     for top in keys::children("") {
         table(top, values, partition, &mut blocks);
     }
@@ -167,7 +169,13 @@ mod tests {
         assert_eq!(cfg.source.branch, "trunk");
         assert_eq!(cfg.pipeline.pipeline_type, PipelineType::V2);
         assert_eq!(cfg.push.role_arn, cfg.source.role_arn);
-        assert!(text.starts_with("# xpipeline.toml: "));
+        assert!(text.starts_with("#:schema https://"));
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("# xpipeline.toml: ")
+        );
         assert!(
             text.ends_with("\n# [tags]\n# team = \"platform\"\n"),
             "{text}"

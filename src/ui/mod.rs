@@ -5,6 +5,7 @@ pub mod execution;
 pub mod progress;
 pub mod prompt;
 pub mod status;
+pub mod verbose;
 pub mod watch;
 
 use std::fmt::Display;
@@ -53,6 +54,11 @@ impl Ui {
         }
     }
 
+    /// Where the AWS calls go: with -v, one line each on stderr (`verbose::CallLine`).
+    pub fn aws_calls(&self) -> crate::aws::calls::CallSink {
+        verbose::call_sink(self.verbose, self.quiet)
+    }
+
     /// A warning on stderr (shown even with -q).
     pub fn warn(&self, msg: impl Display) {
         let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
@@ -61,6 +67,13 @@ impl Ui {
     /// The error that ends the command, printed once by `main_with_args`.
     pub fn error(&self, err: &Error) {
         let _ = writeln!(std::io::stderr().lock(), "error: {err}");
+    }
+
+    /// A result that is text whatever `--output` says (a script, a schema), on stdout as is.
+    pub fn result_text(&self, text: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(text.as_bytes());
+        Self::finish(out, written)
     }
 
     /// The command's result on stdout: its Display for text, one JSON document for json.
@@ -74,6 +87,10 @@ impl Ui {
                 writeln!(out, "{json}")
             }
         };
+        Self::finish(out, written)
+    }
+
+    fn finish(mut out: std::io::StdoutLock<'_>, written: std::io::Result<()>) -> Result<()> {
         written.and_then(|()| out.flush()).or_else(|e| {
             // A closed pipe (`| head`) is not an error of ours.
             if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -13,6 +13,8 @@ fn help_of_every_command_is_stable() {
         Some("status"),
         Some("policies"),
         Some("bootstrap"),
+        Some("schema"),
+        Some("completions"),
     ] {
         let mut c = p.cmd();
         if let Some(cmd) = cmd {

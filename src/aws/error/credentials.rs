@@ -5,6 +5,37 @@
 use crate::aws::sts::AssumeRequest;
 use crate::error::Error;
 
+/// The code `error_parts` gives a call that failed because no credentials could be loaded.
+pub const NO_CREDENTIALS: &str = "NoCredentials";
+/// ... because the SSO session of the profile has expired.
+pub const SSO_EXPIRED: &str = "SsoSessionExpired";
+
+/// A call that failed before it was sent, while loading the credentials: a code of ours and a
+/// plain message, or `None` when the failure is something else (the text says what).
+pub(super) fn loading_failure(chain: &str) -> Option<(Option<String>, String)> {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("sso") && (lower.contains("expired") || lower.contains("aws sso login")) {
+        return Some((
+            Some(SSO_EXPIRED.to_owned()),
+            "the SSO session of the profile has expired".to_owned(),
+        ));
+    }
+    // The chain tried every provider; the last one (instance metadata) reports why it failed,
+    // which says nothing about the machine of a user who simply has no credentials.
+    if lower.contains("no providers in chain provided credentials")
+        || lower.contains("imds")
+        || lower.contains("credential provider was not enabled")
+    {
+        return Some((
+            Some(NO_CREDENTIALS.to_owned()),
+            "no AWS credentials found (none in the environment, the shared config and credentials \
+             files, or instance metadata)"
+                .to_owned(),
+        ));
+    }
+    None
+}
+
 /// What a failed call with the base credentials means, and what to do about it.
 pub fn base_credentials_error(
     code: Option<&str>,
@@ -17,6 +48,19 @@ pub fn base_credentials_error(
         None => "refresh them: `aws sso login` for an SSO profile, or export new AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN".to_owned(),
     };
     match code {
+        Some(SSO_EXPIRED) => Error::op_hint(
+            message.to_owned(),
+            match profile {
+                Some(p) => format!("run `aws sso login --profile {p}`"),
+                None => "run `aws sso login --profile NAME` for the profile you use".to_owned(),
+            },
+        ),
+        Some(NO_CREDENTIALS) => Error::op_hint(
+            message.to_owned(),
+            "give credentials of the pipeline account: --profile NAME (or AWS_PROFILE) for a \
+             profile of ~/.aws/config, `aws sso login --profile NAME` for an SSO profile, or \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment",
+        ),
         Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => Error::op_hint(
             format!("your AWS credentials have expired ({message})"),
             refresh,
@@ -118,5 +162,28 @@ mod tests {
         );
         let e = base_credentials_error(None, "no credentials", true, None).to_string();
         assert!(e.contains("--profile"), "{e}");
+    }
+
+    #[test]
+    fn credential_loading_failures_say_the_cause_not_imds() {
+        let chain = "dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session token: service error: request forbidden: IMDS is disabled";
+        let (code, message) = loading_failure(chain).unwrap();
+        assert_eq!(code.as_deref(), Some(NO_CREDENTIALS));
+        assert!(!message.contains("IMDS"), "{message}");
+        let e = base_credentials_error(code.as_deref(), &message, true, None).to_string();
+        assert!(
+            e.contains("AWS_ACCESS_KEY_ID") && e.contains("--profile"),
+            "{e}"
+        );
+
+        let sso = "dispatch failure: other: failed to load SSO token: the SSO token has expired; to refresh this SSO session run aws sso login with the corresponding profile";
+        let (code, message) = loading_failure(sso).unwrap();
+        let e = base_credentials_error(code.as_deref(), &message, true, Some("dev")).to_string();
+        assert!(e.contains("aws sso login --profile dev"), "{e}");
+
+        assert_eq!(
+            loading_failure("could not connect: connection refused"),
+            None
+        );
     }
 }

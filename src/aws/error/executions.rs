@@ -5,6 +5,9 @@ use crate::error::Error;
 /// The error to report for a failed execution call, with a hint where one helps.
 pub fn execution_call(what: &str, code: Option<&str>, message: &str) -> Error {
     match code {
+        Some(super::credentials::NO_CREDENTIALS | super::credentials::SSO_EXPIRED) => {
+            super::base_credentials_error(code, message, true, None)
+        }
         Some("PipelineNotFoundException") => Error::op_hint(
             format!("{what}: {message}"),
             "check pipeline.name and the region, or run `cargo xpipeline push` to create the pipeline",

@@ -8,6 +8,7 @@ mod credentials;
 mod executions;
 mod pipeline;
 
+use credentials::loading_failure;
 pub use credentials::{assume_role_failure, base_credentials_error};
 pub use executions::execution_call;
 pub use pipeline::explain;
@@ -36,6 +37,11 @@ where
         }
         SdkError::TimeoutError(_) => (None, "the request timed out".to_owned()),
         SdkError::DispatchFailure(d) => {
+            // No credentials could be loaded: a plain reason, not the chain's last provider
+            // (IMDS) saying it was unreachable.
+            if let Some(parts) = loading_failure(&source_chain(err)) {
+                return parts;
+            }
             let why = if d.is_io() {
                 "could not connect"
             } else if d.is_timeout() {
@@ -113,6 +119,11 @@ where
         err,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
     );
+    // Missing or expired credentials do not come back by waiting.
+    if matches!(err, SdkError::DispatchFailure(_)) && loading_failure(&source_chain(err)).is_some()
+    {
+        return Failure::Fatal;
+    }
     let code = match err {
         SdkError::ServiceError(se) => se.err().code(),
         _ => None,

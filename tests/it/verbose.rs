@@ -1,0 +1,249 @@
+//! `-v` and `-vv` against the sandbox: one line per AWS call, matched one to one against the
+//! sandbox's own log of the requests it received; `-vv` with `RUST_LOG=trace` shows the SDK's
+//! tracing and not one of the secrets the sandbox issued.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::support::Project;
+use crate::support::sandbox::{Call, Sandbox, Scenario};
+
+fn project(sc: &Scenario) -> Project {
+    let p = Project::new("verbose-app", "main");
+    p.write("xpipeline.toml", &sc.config("verbose-pipeline"));
+    p.commit_all("declare the pipeline");
+    p
+}
+
+/// The `aws: SERVICE OPERATION ...` lines of stderr.
+fn call_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("aws: ")).collect()
+}
+
+/// The sandbox's calls made through the SDK (not git, not the test's own control requests).
+fn sdk_calls(sb: &Sandbox) -> Vec<Call> {
+    sb.calls()
+        .into_iter()
+        .filter(|c| !c.action.starts_with("Git"))
+        .collect()
+}
+
+#[test]
+fn v_prints_one_line_per_aws_call_matching_the_sandbox_log() {
+    let sb = Sandbox::start_with_stage_seconds(0.2);
+    let sc = sb.seed();
+    let p = project(&sc);
+    sb.clear_calls();
+    let out = p.cmd().args(["-v", "push"]).envs(sb.env()).run().success();
+
+    let lines = call_lines(&out.stderr);
+    let calls = sdk_calls(&sb);
+    assert!(
+        calls.len() >= 5,
+        "a push makes several calls: {calls:?}\n{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines.len(),
+        calls.len(),
+        "one line per call the sandbox received\nlines:\n{}\ncalls: {calls:#?}",
+        lines.join("\n")
+    );
+    for (line, call) in lines.iter().zip(&calls) {
+        // `aws: STS GetCallerIdentity account 123456789012 eu-west-1: 200 in 3 ms, request ...`
+        let operation = line.split_whitespace().nth(2).unwrap_or_default();
+        assert_eq!(operation, call.action, "{line}");
+        assert!(
+            line.contains(&format!(": {} in ", call.status)),
+            "{line} should say HTTP {}",
+            call.status
+        );
+        assert!(line.contains(" eu-west-1: "), "{line}");
+        assert!(line.contains(", request "), "{line} names its request id");
+    }
+    // The account is known from GetCallerIdentity on.
+    let first = lines[0];
+    assert!(
+        first.starts_with("aws: STS GetCallerIdentity account "),
+        "{first}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(&format!(" account {} ", calls[0].account))),
+        "every line names the signing account {}:\n{}",
+        calls[0].account,
+        lines.join("\n")
+    );
+    // The git transfer is not an AWS API call; the results stay on stdout.
+    assert!(!out.stdout.contains("aws: "), "{}", out.stdout);
+}
+
+#[test]
+fn without_v_no_call_is_shown_and_plan_v_shows_its_two_calls() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    let out = p.cmd().args(["status"]).envs(sb.env()).run();
+    assert!(call_lines(&out.stderr).is_empty(), "{}", out.stderr);
+    let out = p.cmd().args(["plan", "-v"]).envs(sb.env()).run().success();
+    let ops: Vec<&str> = call_lines(&out.stderr)
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(ops, ["GetCallerIdentity", "GetPipeline"], "{}", out.stderr);
+}
+
+#[test]
+fn a_refused_connection_is_one_line_per_attempt() {
+    let p = Project::new("verbose-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &crate::support::valid_config("123456789012", "222222222222", "eu-west-1"),
+    );
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = p
+        .cmd()
+        .args(["status", "-v"])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .run()
+        .code(1);
+    let lines = call_lines(&out.stderr);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(": no response in ") && l.contains(", attempt 2")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn vv_with_rust_log_trace_shows_the_sdk_tracing_and_no_secret() {
+    let sb = Sandbox::start_with_stage_seconds(0.2);
+    let sc = sb.seed();
+    let p = project(&sc);
+    // Temporary base credentials, as in CI (OIDC) or SSO: every SDK request then carries the
+    // session token, which the SDK's trace-level request dump would show.
+    let base = assume_role(&sb, &sc.service_role_arn);
+    let out = p
+        .cmd()
+        .args(["-vv", "push"])
+        .envs(sb.env())
+        .env("AWS_ACCESS_KEY_ID", tag(&base, "AccessKeyId"))
+        .env("AWS_SECRET_ACCESS_KEY", tag(&base, "SecretAccessKey"))
+        .env("AWS_SESSION_TOKEN", tag(&base, "SessionToken"))
+        .env("RUST_LOG", "trace")
+        .run()
+        .success();
+    // The SDK's own tracing is there (its orchestrator's spans and events)...
+    assert!(
+        out.stderr.contains("aws_smithy_runtime"),
+        "-vv shows the SDK's tracing:\n{}",
+        &out.stderr[..out.stderr.len().min(3000)]
+    );
+    // ...and the -v lines too.
+    assert!(!call_lines(&out.stderr).is_empty());
+
+    // Every key id, secret and token the sandbox's STS issued, and the base secret.
+    let data = http_get(&sb.endpoint(), "/moto-api/data.json");
+    let issued: serde_json::Value = serde_json::from_str(&data).expect("moto's data");
+    let mut secrets = Vec::new();
+    for role in issued["sts"]["AssumedRole"]
+        .as_array()
+        .expect("assumed roles")
+    {
+        for k in ["access_key_id", "secret_access_key", "session_token"] {
+            secrets.push(role[k].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(
+        secrets.len() >= 6,
+        "the base role and push's role: {secrets:?}"
+    );
+    // The trace did contain the signed requests, redacted.
+    assert!(
+        out.stderr.contains("x-amz-security-token"),
+        "no request dump to check"
+    );
+    for text in [&out.stdout, &out.stderr] {
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "-vv output holds a credential ({}…)",
+                &s[..8]
+            );
+        }
+        assert!(
+            !text.contains("ASIA"),
+            "something like a temporary key id is shown"
+        );
+        assert!(!has_git_password(text), "a signed git password is shown");
+    }
+}
+
+/// `<YYYYMMDDTHHMMSS>Z<64 hex>`, the shape of a CodeCommit git password.
+fn has_git_password(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(80)).any(|i| {
+        let w = &b[i..i + 80];
+        w[..8].iter().all(u8::is_ascii_digit)
+            && w[8] == b'T'
+            && w[9..15].iter().all(u8::is_ascii_digit)
+            && w[15] == b'Z'
+            && w[16..80].iter().all(|c| c.is_ascii_hexdigit())
+    })
+}
+
+/// AssumeRole straight against the sandbox (moto checks no signature), as the pipeline account.
+fn assume_role(sb: &Sandbox, role_arn: &str) -> String {
+    let form = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=ci&DurationSeconds=3600&RoleArn={}",
+        role_arn.replace(':', "%3A").replace('/', "%2F")
+    );
+    let resp = http(
+        &sb.endpoint(),
+        "POST",
+        "/",
+        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n",
+        &form,
+    );
+    assert!(resp.contains("<AccessKeyId>"), "AssumeRole failed: {resp}");
+    resp
+}
+
+fn tag(xml: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).expect(name) + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_owned()
+}
+
+fn http_get(endpoint: &str, path: &str) -> String {
+    http(endpoint, "GET", path, "", "")
+}
+
+/// One HTTP/1.0 request to the sandbox; the body of the answer.
+fn http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
+    let host = endpoint.trim_start_matches("http://");
+    let mut s = TcpStream::connect(host).expect("the sandbox listens");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
