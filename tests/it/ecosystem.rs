@@ -223,6 +223,8 @@ fn configured() -> Project {
         "xpipeline.toml",
         &crate::support::valid_config("123456789012", "222222222222", "eu-west-1"),
     );
+    // push applies the committed declaration.
+    p.commit_all("Declare the pipeline");
     p
 }
 

@@ -133,7 +133,12 @@ fn vv_with_rust_log_trace_shows_the_sdk_tracing_and_no_secret() {
     let p = project(&sc);
     // Temporary base credentials, as in CI (OIDC) or SSO: every SDK request then carries the
     // session token, which the SDK's trace-level request dump would show.
-    let base = assume_role(&sb, &sc.service_role_arn);
+    // The seeded developer role: the service role trusts CodePipeline only.
+    let developer = format!(
+        "arn:aws:iam::{}:role/xpipeline-demo-developer",
+        sc.pipeline_account
+    );
+    let base = assume_role(&sb, &developer);
     let out = p
         .cmd()
         .args(["-vv", "push"])
