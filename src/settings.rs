@@ -25,6 +25,7 @@ pub struct Env {
     pub home: Option<PathBuf>,
     pub term: Option<String>,
     pub no_color: bool,
+    pub clicolor_force: bool,
     /// USER, USERNAME or LOGNAME, the first one set.
     pub user: Option<String>,
     pub find_timeout: Option<String>,
@@ -45,7 +46,11 @@ impl Env {
             aws_max_attempts: var("AWS_MAX_ATTEMPTS"),
             home: std::env::var_os("HOME").map(PathBuf::from),
             term: std::env::var("TERM").ok(),
-            no_color: std::env::var_os("NO_COLOR").is_some(),
+            // NO_COLOR counts when set and not empty (no-color.org); CLICOLOR_FORCE when set
+            // and not "0" (bixense.com/clicolors).
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            clicolor_force: std::env::var_os("CLICOLOR_FORCE")
+                .is_some_and(|v| !v.is_empty() && v != "0"),
             user: ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| var(k)),
             find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
             watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
@@ -145,6 +150,9 @@ pub struct Output {
     /// rule indicatif itself applies), and neither --color never nor NO_COLOR (without
     /// --color always) says otherwise. When false, progress is plain lines.
     pub fancy: bool,
+    /// Colour on stderr (the `error:` and `warning:` labels): --color always, or --color auto
+    /// on a terminal or with CLICOLOR_FORCE, unless NO_COLOR.
+    pub color: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
 }
@@ -161,11 +169,19 @@ impl Output {
             ColorChoice::Never => false,
             ColorChoice::Auto => drawable && !env.no_color,
         };
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                !env.no_color && (env.clicolor_force || std::io::stderr().is_terminal())
+            }
+        };
         Output {
             format: global.output,
             quiet: global.quiet,
             verbose: global.verbose,
             fancy,
+            color,
             interactive: std::io::stdin().is_terminal(),
         }
     }

@@ -25,6 +25,8 @@ pub struct Ui {
     pub verbose: u8,
     /// Spinners and bars; plain lines when false (see `settings::Output::fancy`).
     pub fancy: bool,
+    /// Colour the `error:` and `warning:` labels (see `settings::Output::color`).
+    pub color: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
 }
@@ -36,6 +38,7 @@ impl Ui {
             quiet: output.quiet,
             verbose: output.verbose,
             fancy: output.fancy,
+            color: output.color,
             interactive: output.interactive,
         }
     }
@@ -61,12 +64,23 @@ impl Ui {
 
     /// A warning on stderr (shown even with -q).
     pub fn warn(&self, msg: impl Display) {
-        let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
+        let label = self.label("warning", "1;33");
+        let _ = writeln!(std::io::stderr().lock(), "{label}: {msg}");
     }
 
     /// The error that ends the command, printed once by `main_with_args`.
     pub fn error(&self, err: &Error) {
-        let _ = writeln!(std::io::stderr().lock(), "error: {err}");
+        let label = self.label("error", "1;31");
+        let _ = writeln!(std::io::stderr().lock(), "{label}: {err}");
+    }
+
+    /// `error` in bold red (SGR `code`) when colour is on, plain otherwise.
+    fn label(&self, word: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{word}\x1b[0m")
+        } else {
+            word.to_owned()
+        }
     }
 
     /// A result that is text whatever `--output` says (a script, a schema), on stdout as is.

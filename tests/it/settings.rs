@@ -74,3 +74,56 @@ fn an_xpipeline_variable_that_is_not_a_number_is_a_usage_error() {
         .code(2)
         .stderr_has("XPIPELINE_FIND_TIMEOUT=\"0\"");
 }
+
+/// A command that fails offline: the error label shows whether colour is on.
+fn failing(p: &Project) -> crate::support::Cmd {
+    p.cmd()
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .args(["--config", "missing.toml", "policies"])
+}
+
+const RED_ERROR: &str = "\u{1b}[1;31merror\u{1b}[0m: ";
+
+#[test]
+fn piped_stderr_has_no_colour_by_default_and_color_always_colours_it() {
+    let p = project();
+    let plain = failing(&p).run().code(2);
+    assert!(plain.stderr.starts_with("error: "), "{}", plain.stderr);
+    assert!(!plain.stderr.contains('\u{1b}'), "{:?}", plain.stderr);
+    let coloured = failing(&p).arg("--color").arg("always").run().code(2);
+    assert!(
+        coloured.stderr.starts_with(RED_ERROR),
+        "{:?}",
+        coloured.stderr
+    );
+}
+
+#[test]
+fn clicolor_force_colours_piped_output_and_no_color_wins_over_it() {
+    let p = project();
+    let forced = failing(&p).env("CLICOLOR_FORCE", "1").run().code(2);
+    assert!(forced.stderr.starts_with(RED_ERROR), "{:?}", forced.stderr);
+    let zero = failing(&p).env("CLICOLOR_FORCE", "0").run().code(2);
+    assert!(!zero.stderr.contains('\u{1b}'), "{:?}", zero.stderr);
+    let both = failing(&p)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .run()
+        .code(2);
+    assert!(!both.stderr.contains('\u{1b}'), "{:?}", both.stderr);
+    // An empty NO_COLOR does not count (no-color.org).
+    let empty = failing(&p)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "")
+        .run()
+        .code(2);
+    assert!(empty.stderr.starts_with(RED_ERROR), "{:?}", empty.stderr);
+    // --color never beats CLICOLOR_FORCE.
+    let never = failing(&p)
+        .env("CLICOLOR_FORCE", "1")
+        .args(["--color", "never"])
+        .run()
+        .code(2);
+    assert!(!never.stderr.contains('\u{1b}'), "{:?}", never.stderr);
+}
