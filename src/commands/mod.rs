@@ -24,9 +24,15 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
             ui.detail(format_args!("loaded {}", config::display_path(&cfg.path)));
             let settings = Settings::resolve(global, env, &cfg)?;
             match command {
-                Command::Plan(args) => plan::run(args, &settings, &cfg, ui),
+                Command::Plan(args) => {
+                    config::require_kms_key(&cfg)?;
+                    plan::run(args, &settings, &cfg, ui)
+                }
                 Command::Policies(_) => policies::run(&cfg, ui),
-                Command::Push(args) => push::run(args, &settings, &cfg, ui),
+                Command::Push(args) => {
+                    config::require_kms_key(&cfg)?;
+                    push::run(args, &settings, &cfg, ui)
+                }
                 Command::Status(args) => status::run(args, &settings, &cfg, ui),
                 other => Err(Error::NotImplemented(other.name())),
             }
