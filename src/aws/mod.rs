@@ -1,6 +1,7 @@
 //! AWS: the one SDK configuration (profile, region, endpoint override, retries, timeouts),
 //! the async runtime the commands run on, and the mapping of SDK errors to `Error`.
 
+pub mod bootstrap;
 pub mod error;
 pub mod executions;
 pub mod pipeline;

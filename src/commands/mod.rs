@@ -1,5 +1,6 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
+mod bootstrap;
 mod init;
 mod plan;
 mod policies;
@@ -10,7 +11,7 @@ mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::settings::{Env, Settings};
 use crate::ui::Ui;
 
@@ -34,7 +35,8 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                     push::run(args, &settings, &cfg, ui)
                 }
                 Command::Status(args) => status::run(args, &settings, &cfg, ui),
-                other => Err(Error::NotImplemented(other.name())),
+                Command::Bootstrap(args) => bootstrap::run(args, &settings, &cfg, ui),
+                Command::Init(_) => unreachable!("init is dispatched above"),
             }
         }
     }

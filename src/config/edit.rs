@@ -12,9 +12,7 @@ const KEY: &str = "kms-key-arn";
 
 /// `text` with `artifacts.kms-key-arn = arn`, or why that cannot be done.
 pub(crate) fn with_kms_key_arn(text: &str, arn: &str) -> Result<String, String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| format!("cannot edit it: {e}"))?;
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("cannot edit it: {e}"))?;
     let artifacts = doc
         .get("artifacts")
         .and_then(Item::as_table)
@@ -156,7 +154,10 @@ mod tests {
     #[test]
     fn the_last_table_and_an_already_set_key() {
         let after = with_kms_key_arn("[artifacts]\nbucket = \"b\"\n", ARN).unwrap();
-        assert!(after.ends_with(&format!("kms-key-arn = \"{ARN}\"\n")), "{after}");
+        assert!(
+            after.ends_with(&format!("kms-key-arn = \"{ARN}\"\n")),
+            "{after}"
+        );
         let set = with_kms_key_arn(&after, ARN).unwrap_err();
         assert!(set.contains("already set"), "{set}");
         assert!(with_kms_key_arn("[pipeline]\n", ARN).is_err());

@@ -416,8 +416,7 @@ mod tests {
     const SOURCE_ROLE: &str = "arn:aws:iam::222222222222:role/hello-cross-account";
     const SERVICE_ROLE: &str = "arn:aws:iam::111111111111:role/hello-codepipeline";
     const BUILD_ROLE: &str = "arn:aws:iam::111111111111:role/codebuild-hello-build-service-role";
-    const KEY: &str =
-        "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     /// Golden files: every document, as `policies --output json` prints it, one file per
     /// configuration (src/model/policies/snapshots/).
@@ -472,7 +471,10 @@ mod tests {
         assert_eq!(key["Resource"], KEY);
         assert!(key["Action"].to_string().contains("kms:Decrypt"));
         let objects = perms.statement("ArtifactObjects").unwrap();
-        assert_eq!(objects["Resource"], "arn:aws:s3:::hello-pipeline-artifacts/*");
+        assert_eq!(
+            objects["Resource"],
+            "arn:aws:s3:::hello-pipeline-artifacts/*"
+        );
         assert!(objects["Action"].to_string().contains("s3:GetObject"));
         assert!(objects["Action"].to_string().contains("s3:PutObject"));
         let trust = doc(&p, Kind::TrustPolicy, BUILD_ROLE);
@@ -501,10 +503,19 @@ mod tests {
     #[test]
     fn the_bucket_grants_the_source_role_only_what_its_own_policy_allows() {
         let p = rendered("");
-        let bucket = doc(&p, Kind::BucketPolicy, "arn:aws:s3:::hello-pipeline-artifacts");
+        let bucket = doc(
+            &p,
+            Kind::BucketPolicy,
+            "arn:aws:s3:::hello-pipeline-artifacts",
+        );
         let source = doc(&p, Kind::RolePolicy, SOURCE_ROLE);
-        let granted = &bucket.statement("SourceAccountRoleWritesArtifacts").unwrap()["Action"];
-        assert_eq!(granted, &source.statement("WriteArtifacts").unwrap()["Action"]);
+        let granted = &bucket
+            .statement("SourceAccountRoleWritesArtifacts")
+            .unwrap()["Action"];
+        assert_eq!(
+            granted,
+            &source.statement("WriteArtifacts").unwrap()["Action"]
+        );
         assert!(!bucket.document.to_string().contains("s3:ListBucket"));
         for retired in BUCKET_RETIRED_SIDS {
             assert!(bucket.statement(retired).is_none());
@@ -516,7 +527,10 @@ mod tests {
     /// outside key policies (where it means "this key").
     #[test]
     fn least_privilege_holds_for_every_document() {
-        for p in [rendered(""), rendered("\n[push]\nrole-arn = \"arn:aws:iam::222222222222:role/pusher\"\n")] {
+        for p in [
+            rendered(""),
+            rendered("\n[push]\nrole-arn = \"arn:aws:iam::222222222222:role/pusher\"\n"),
+        ] {
             for d in &p.documents {
                 for s in d.document["Statement"].as_array().unwrap() {
                     let sid = s["Sid"].as_str().expect("every statement has a Sid");

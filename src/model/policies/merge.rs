@@ -121,7 +121,10 @@ pub fn merge(live: Option<&str>, ours: &Value, retired: &[&str]) -> Result<Optio
     }
     // The document's other members (Version, Id) as they were, the statements after them.
     let mut text = String::from("{");
-    let version = top.get("Version").cloned().unwrap_or_else(|| ours["Version"].clone());
+    let version = top
+        .get("Version")
+        .cloned()
+        .unwrap_or_else(|| ours["Version"].clone());
     text.push_str(&format!("\n  \"Version\": {version}"));
     for (k, r) in &raw {
         if k != "Version" && k != "Statement" {
@@ -170,7 +173,9 @@ mod tests {
 
     #[test]
     fn foreign_statements_are_kept_byte_for_byte_and_ours_added() {
-        let live = format!(r#"{{"Version":"2012-10-17","Id":"key-consolepolicy-3","Statement":[{FOREIGN}]}}"#);
+        let live = format!(
+            r#"{{"Version":"2012-10-17","Id":"key-consolepolicy-3","Statement":[{FOREIGN}]}}"#
+        );
         let m = merge(Some(&live), &ours(), &[]).unwrap().unwrap();
         assert_eq!(m.added, ["A", "B"]);
         assert!(m.text.contains(FOREIGN), "{}", m.text);
@@ -187,7 +192,10 @@ mod tests {
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"A","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::2:role/r"}},"Action":"kms:Decrypt","Resource":"*","Condition":{{"StringEquals":{{"sts:ExternalId":"x"}}}}}},{FOREIGN}]}}"#
         );
         let m = merge(Some(&live), &ours(), &[]).unwrap().unwrap();
-        assert_eq!((m.replaced.as_slice(), m.added.as_slice()), (&["A".to_owned()][..], &["B".to_owned()][..]));
+        assert_eq!(
+            (m.replaced.as_slice(), m.added.as_slice()),
+            (&["A".to_owned()][..], &["B".to_owned()][..])
+        );
         let v: Value = serde_json::from_str(&m.text).unwrap();
         assert_eq!(v["Statement"][0], ours()["Statement"][0]);
         assert_eq!(m.summary(), "adds B; corrects A");
@@ -201,7 +209,10 @@ mod tests {
         assert_eq!(merge(Some(live), &ours(), &[]).unwrap(), None);
         let with_old = live.replace("\"Sid\":\"B\"", "\"Sid\":\"Old\"");
         let m = merge(Some(&with_old), &ours(), &["Old"]).unwrap().unwrap();
-        assert_eq!((m.removed.clone(), m.added.clone()), (vec!["Old".to_owned()], vec!["B".to_owned()]));
+        assert_eq!(
+            (m.removed.clone(), m.added.clone()),
+            (vec!["Old".to_owned()], vec!["B".to_owned()])
+        );
     }
 
     #[test]

@@ -14,10 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use documents::{
-    BUCKET_RETIRED_SIDS, DELEGATION_SID, ROLE_POLICY_NAME, build_role_arn, key_alias, render,
-    unknown_key_arn,
+    BUCKET_RETIRED_SIDS, ROLE_POLICY_NAME, build_role_arn, key_alias, render, unknown_key_arn,
 };
-pub use merge::{Merged, equivalent, merge};
+pub use merge::{Merged, merge};
 
 /// What a document is, and so what bootstrap does with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +52,7 @@ pub struct Document {
     pub document: Value,
 }
 
+#[cfg(test)]
 impl Document {
     /// The statement with this Sid.
     pub fn statement(&self, sid: &str) -> Option<&Value> {
@@ -71,6 +71,7 @@ pub struct Policies {
     pub documents: Vec<Document>,
 }
 
+#[cfg(test)]
 impl Policies {
     /// The document of `kind` attached to `resource`.
     pub fn find(&self, kind: Kind, resource: &str) -> Option<&Document> {
