@@ -256,6 +256,10 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         key = (q.get("account") or PIPELINE_ACCOUNT, q.get("region") or DEFAULT_REGION, pipeline)
         advance_all()
         return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
+    from .scenarios import dispatch as scenarios  # bootstrap's scenarios: scenarios.py
+
+    if (answer := scenarios(method, route, body)) is not None:
+        return "200 OK", answer
     raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
 
 
