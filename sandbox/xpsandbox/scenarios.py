@@ -16,7 +16,7 @@ nothing; the source account holds only the administrator role AWS Organizations 
 member account (OrganizationAccountAccessRole, trusting the pipeline account), through which
 bootstrap reaches it. Everything is forgotten first (as POST /_sandbox/reset).
 
-It also turns on, for as long as the sandbox runs, a refusal AWS makes and moto skips: a trust, key or
+It also turns on, until the next reset, a refusal AWS makes and moto skips: a trust, key or
 bucket policy that names a role or user that does not exist is refused as an invalid
 principal (IAM MalformedPolicyDocument "Invalid principal in policy", KMS
 MalformedPolicyDocumentException "Policy contains a statement with one or more invalid
@@ -39,7 +39,9 @@ PIPELINE_ACCOUNT = "123456789012"
 SOURCE_ACCOUNT = "222222222222"
 ADMIN_ROLE = "OrganizationAccountAccessRole"
 
-_STRICT = {"on": False}
+# The scenario's admin role, (account, name): the refusal of invalid principals is on while it
+# exists, so a reset (which forgets every role) turns it off.
+_STRICT: dict[str, tuple[str, str] | None] = {"admin": None}
 _PRINCIPAL = re.compile(r"^arn:[^:]+:iam::(\d{12}):(role|user)/(?:.*/)?([^/]+)$")
 
 
@@ -65,9 +67,11 @@ def _principals(policy: Any) -> list[str]:
 
 def _missing_principal(policy: Any) -> str | None:
     """The first role or user a policy names that does not exist (None when all do)."""
-    if not _STRICT["on"]:
-        return None
     from moto.iam.models import iam_backends
+
+    admin = _STRICT["admin"]
+    if admin is None or admin[1] not in {r.name for r in iam_backends[admin[0]]["aws"].roles.values()}:
+        return None
 
     for arn in _principals(policy):
         m = _PRINCIPAL.match(arn)
@@ -211,7 +215,7 @@ def empty_accounts(body: dict[str, Any]) -> dict[str, Any]:
         "AdministratorAccess",
         json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
     )
-    _STRICT["on"] = True
+    _STRICT["admin"] = (sa, name)
     answer: dict[str, Any] = {
         "pipeline_account": PIPELINE_ACCOUNT,
         "source_account": sa,
