@@ -10,6 +10,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
     VersioningConfiguration,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{OnRetry, code_of, failed, managed_by};
@@ -54,21 +55,8 @@ pub async fn presence(c: &Client, bucket: &str, account: &str) -> Result<Presenc
     }
 }
 
-fn status<E, R>(e: &SdkError<E, R>) -> Option<u16>
-where
-    R: HasStatus,
-{
-    e.raw_response().map(HasStatus::status_code)
-}
-
-trait HasStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HasStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
+fn status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
 }
 
 /// Read every setting bootstrap manages.
