@@ -239,7 +239,17 @@ pub struct StatusArgs {
 pub struct PoliciesArgs {}
 
 #[derive(Debug, Args)]
-pub struct BootstrapArgs {}
+pub struct BootstrapArgs {
+    /// Read both accounts and print what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Role to assume in the source account [default: arn:<partition>:iam::<source.account>:role/OrganizationAccountAccessRole]
+    #[arg(long, value_name = "ARN", conflicts_with = "source_profile")]
+    pub source_admin_role_arn: Option<String>,
+    /// AWS profile with credentials of the source account, instead of assuming its admin role
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}

@@ -256,6 +256,10 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
     if route == "policy":
         return "200 OK", policy_route(method, q, body)
+    from .scenarios import dispatch as scenarios  # bootstrap's scenarios: scenarios.py
+
+    if (answer := scenarios(method, route, body)) is not None:
+        return "200 OK", answer
     raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
 
 

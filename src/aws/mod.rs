@@ -2,6 +2,7 @@
 //! with the call log every client carries (`Sdk`, `client!`), the async runtime the commands
 //! run on, and the mapping of SDK errors to `Error`.
 
+pub mod bootstrap;
 pub mod calls;
 pub mod error;
 pub mod executions;

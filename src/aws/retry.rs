@@ -109,6 +109,24 @@ pub fn is_iam_propagation(code: Option<&str>, message: &str) -> bool {
     code == Some("InvalidStructureException") && message.contains("not authorized")
 }
 
+/// A policy that names a role IAM has not made visible yet is refused as naming an "invalid
+/// principal" (IAM MalformedPolicyDocument, KMS MalformedPolicyDocumentException, S3
+/// MalformedPolicy), and CodeBuild refuses a project whose new role it cannot assume yet: right
+/// after the role was created, that is IAM's eventual consistency.
+pub fn is_invalid_principal(code: Option<&str>, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    match code {
+        Some(
+            "MalformedPolicyDocument" | "MalformedPolicyDocumentException" | "MalformedPolicy",
+        ) => m.contains("invalid principal"),
+        Some("InvalidInputException") => {
+            m.contains("not authorized to perform: sts:assumerole")
+                || m.contains("invalid service role")
+        }
+        _ => false,
+    }
+}
+
 /// One wait of a retried call, for the caller to show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retrying {
@@ -262,6 +280,35 @@ mod tests {
         }
         let per_minute = ticks as f64 * 2.0 / 5.0;
         assert!(per_minute <= 40.0, "{per_minute} calls a minute");
+    }
+
+    #[test]
+    fn an_invalid_principal_is_a_role_still_propagating() {
+        // The wordings of IAM, KMS, S3 and CodeBuild.
+        assert!(is_invalid_principal(
+            Some("MalformedPolicyDocument"),
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\""
+        ));
+        assert!(is_invalid_principal(
+            Some("MalformedPolicyDocumentException"),
+            "Policy contains a statement with one or more invalid principals."
+        ));
+        assert!(is_invalid_principal(
+            Some("MalformedPolicy"),
+            "Invalid principal in policy"
+        ));
+        assert!(is_invalid_principal(
+            Some("InvalidInputException"),
+            "CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::1:role/b"
+        ));
+        assert!(!is_invalid_principal(
+            Some("MalformedPolicyDocument"),
+            "Syntax errors in policy."
+        ));
+        assert!(!is_invalid_principal(
+            Some("AccessDenied"),
+            "invalid principal"
+        ));
     }
 
     #[test]

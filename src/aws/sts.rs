@@ -1,7 +1,7 @@
 //! STS: who the base credentials belong to (GetCallerIdentity, checked against
-//! pipeline.account) and the source-account role `push` assumes (AssumeRole with external id,
-//! session name, duration and MFA). The temporary credentials live only in memory, inside
-//! types whose Debug shows no secret. Never prompts: the MFA code comes from the command.
+//! pipeline.account), the source-account role `push` assumes (AssumeRole with external id,
+//! session name, duration and MFA) and the source account's admin role `bootstrap` assumes.
+//! The temporary credentials live only in memory, inside types whose Debug shows no secret. Never prompts: the MFA code comes from the command.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -349,6 +349,37 @@ async fn assume(
         Some(c.session_token),
         SystemTime::try_from(c.expiration).ok(),
         "xpipeline-assume-role",
+    ))
+}
+
+/// The session name of bootstrap's AssumeRole of the source account's admin role.
+pub const BOOTSTRAP_SESSION: &str = "xpipeline-bootstrap";
+
+/// AssumeRole of the source account's admin role (`bootstrap`), in memory: credentials for the
+/// source-account clients, as the SDK's own value type.
+pub async fn assume_admin(client: &Client, role_arn: &str, base: &Identity) -> Result<Credentials> {
+    let out = client
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(BOOTSTRAP_SESSION)
+        .duration_seconds(DEFAULT_DURATION)
+        .send()
+        .await
+        .map_err(|e| {
+            let (code, message) = error_parts(&e);
+            crate::aws::error::admin_role_refused(role_arn, &base.arn, code.as_deref(), &message)
+        })?;
+    let c = out.credentials.ok_or_else(|| {
+        Error::op(format!(
+            "sts:AssumeRole of {role_arn} returned no credentials"
+        ))
+    })?;
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        SystemTime::try_from(c.expiration).ok(),
+        "xpipeline-bootstrap",
     ))
 }
 

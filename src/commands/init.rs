@@ -13,6 +13,7 @@ use crate::cli::{GlobalArgs, InitArgs};
 use crate::config::{self, keys, template::Value};
 use crate::error::{Error, Result};
 use crate::model::arn::partition_of;
+use crate::model::build;
 use crate::settings::Env;
 use crate::ui::{Ui, prompt};
 
@@ -22,6 +23,9 @@ struct InitReport {
     path: PathBuf,
     /// Keys written commented out because no flag gave them.
     missing: Vec<&'static str>,
+    /// buildspec.yml, when init wrote it (the workspace had none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buildspec: Option<PathBuf>,
     next_steps: Vec<String>,
 }
 
@@ -32,6 +36,13 @@ impl fmt::Display for InitReport {
             writeln!(
                 f,
                 "  {key} is not set yet: it is written commented out, with how to find it"
+            )?;
+        }
+        if let Some(b) = &self.buildspec {
+            writeln!(
+                f,
+                "Wrote {}: how CodeBuild builds the workspace (rustup if the image lacks Rust, cargo build and test --locked, a cache for the cargo registry and target/)",
+                config::display_path(b)
             )?;
         }
         writeln!(f, "\nNext steps:")?;
@@ -87,15 +98,34 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
         }
     }
     config::write(&path, &text)?;
+    // CodeBuild reads buildspec.yml at the root of the source: write one when there is none.
+    let buildspec_path = root.join(build::BUILDSPEC_FILE);
+    let buildspec = if buildspec_path.exists() {
+        None
+    } else {
+        std::fs::write(&buildspec_path, build::BUILDSPEC)
+            .map_err(|e| Error::io("cannot write", &buildspec_path, e))?;
+        Some(buildspec_path)
+    };
 
     let mut next_steps = Vec::new();
-    if missing.contains(&"artifacts.kms-key-arn") {
-        next_steps.push(
-            "set artifacts.kms-key-arn (or run `cargo xpipeline bootstrap` to create the key and the rest)".to_owned(),
-        );
-    }
-    next_steps.push("review xpipeline.toml and commit it".to_owned());
-    next_steps.push("`cargo xpipeline plan` to see the pipeline it declares".to_owned());
+    let key = if missing.contains(&"artifacts.kms-key-arn") {
+        "the KMS key (its ARN is written into xpipeline.toml), "
+    } else {
+        ""
+    };
+    next_steps.push(format!(
+        "review xpipeline.toml{} and commit {}",
+        if buildspec.is_some() {
+            " and buildspec.yml"
+        } else {
+            ""
+        },
+        if buildspec.is_some() { "them" } else { "it" }
+    ));
+    next_steps.push(format!(
+        "`cargo xpipeline bootstrap` to create or correct, in both accounts, {key}the artifact bucket, the roles, the build project and the repository (`--dry-run` shows what it would do)"
+    ));
     next_steps.push(
         "`cargo xpipeline push` to create the pipeline, push this branch and follow the build"
             .to_owned(),
@@ -103,6 +133,7 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
     ui.result(&InitReport {
         path,
         missing,
+        buildspec,
         next_steps,
     })
 }

@@ -1,5 +1,6 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
+mod bootstrap;
 mod completions;
 mod declaration;
 mod init;
@@ -12,7 +13,8 @@ mod status;
 mod watch;
 
 use crate::cli::{Cli, Command};
-use crate::error::{Error, Result};
+use crate::config;
+use crate::error::Result;
 use crate::settings::{Env, Settings};
 use crate::ui::Ui;
 
@@ -35,17 +37,28 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                     Some(rev) => (declaration::at_revision(global, rev)?, None),
                     None => (declaration::working_tree(global, true)?, None),
                 },
+                // bootstrap writes the new key's ARN into the file on disk.
                 _ => (declaration::working_tree(global, false)?, None),
             };
             ui.detail(format_args!("loaded {}", decl.shown));
             let cfg = &decl.config;
             let settings = Settings::resolve(global, env, cfg)?;
             match (command, local) {
-                (Command::Plan(_), _) => plan::run(&settings, &decl, ui),
+                (Command::Plan(_), _) => {
+                    config::require_kms_key(cfg)?;
+                    plan::run(&settings, &decl, ui)
+                }
                 (Command::Policies(_), _) => policies::run(cfg, ui),
-                (Command::Push(args), Some(local)) => push::run(args, &settings, &decl, local, ui),
+                (Command::Push(args), Some(local)) => {
+                    config::require_kms_key(cfg)?;
+                    push::run(args, &settings, &decl, local, ui)
+                }
                 (Command::Status(args), _) => status::run(args, &settings, cfg, ui),
-                (other, _) => Err(Error::NotImplemented(other.name())),
+                (Command::Bootstrap(args), _) => bootstrap::run(args, &settings, cfg, ui),
+                (Command::Push(_), None) => unreachable!("push has its local branch"),
+                (Command::Init(_) | Command::Schema(_) | Command::Completions(_), _) => {
+                    unreachable!("dispatched above")
+                }
             }
         }
     }

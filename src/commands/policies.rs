@@ -6,6 +6,8 @@ use crate::error::Result;
 use crate::model::policies;
 use crate::ui::Ui;
 
+/// The documents `bootstrap` applies. Offline, it cannot know the role of a build project that
+/// already exists: it names the role bootstrap would create with the project.
 pub fn run(cfg: &Config, ui: &Ui) -> Result<()> {
-    ui.result(&policies::render(cfg))
+    ui.result(&policies::render(cfg, &policies::build_role_arn(cfg)))
 }

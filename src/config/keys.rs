@@ -186,14 +186,18 @@ pub(crate) const KEYS: &[Key] = &[
         "The S3 artifact bucket in the pipeline account; its policy must let the source role in.",
     )
     .pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+    // Not required by the file: `bootstrap` creates the key when it is unset and writes its
+    // ARN here; `plan` and `push` need it (`config::require_kms_key`).
     Key {
-        unset_doc: "REQUIRED, not known yet: the ARN of a customer managed KMS key in the pipeline account\n\
-                    (an alias will not do: aliases do not resolve across accounts). Find it with\n  \
-                    aws kms describe-key --key-id alias/YOUR-ALIAS --query KeyMetadata.Arn --output text\n\
-                    or let `cargo xpipeline bootstrap` create it.",
-        ..req(
+        unset_doc: "Not known yet: the ARN of a customer managed KMS key in the pipeline account (an\n\
+                    alias will not do: aliases do not resolve across accounts). `cargo xpipeline bootstrap`\n\
+                    creates one and writes its ARN here; for an existing key find it with\n  \
+                    aws kms describe-key --key-id alias/YOUR-ALIAS --query KeyMetadata.Arn --output text",
+        ..opt(
             "artifacts.kms-key-arn",
-            "kms-key-arn",
+            Kind::Str,
+            Some("kms-key-arn"),
+            "\"arn:aws:kms:REGION:PIPELINE-ACCOUNT:key/KEY-ID\"",
             "The customer managed KMS key that encrypts the artifacts, in the pipeline account and\n\
              region; its key policy must let the source account use it.",
         )

@@ -10,9 +10,11 @@
 //! model.rs     `Config`, the validated settings
 //! workspace.rs where the file is: the cargo workspace root; paths as shown
 //! diagnostic.rs problems with their file:line:col
+//! edit.rs      writing the created key's ARN into the file, comments and layout kept
 
 mod arns;
 mod diagnostic;
+mod edit;
 pub(crate) mod json_schema;
 pub(crate) mod keys;
 mod model;
@@ -66,6 +68,36 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io("cannot write", path, e)
+    })
+}
+
+/// Write `arn` into artifacts.kms-key-arn of the file `cfg` was read from, keeping its
+/// comments and layout; the result is validated before it replaces the file.
+pub(crate) fn write_kms_key_arn(cfg: &Config, arn: &str) -> Result<()> {
+    let path = &cfg.path;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let shown = display_path(path);
+    let edited = edit::with_kms_key_arn(&text, arn).map_err(|why| {
+        Error::op_hint(
+            format!("cannot write the key's ARN into {shown}: {why}"),
+            format!("set artifacts.kms-key-arn = \"{arn}\" in {shown} by hand"),
+        )
+    })?;
+    let written = parse(&edited, &shown, path.clone()).map_err(Error::Config)?;
+    debug_assert_eq!(written.artifacts.kms_key_arn.as_deref(), Some(arn));
+    write(path, &edited)
+}
+
+/// `plan` and `push` declare the pipeline, whose artifact store names the key: until
+/// `bootstrap` created it (or someone set it), they stop here.
+pub(crate) fn require_kms_key(cfg: &Config) -> Result<&str> {
+    cfg.artifacts.kms_key_arn.as_deref().ok_or_else(|| {
+        Error::usage(format!(
+            "artifacts.kms-key-arn is not set in {}\n  hint: run `cargo xpipeline bootstrap` to create the key (it writes the ARN there), or set it to the ARN of a customer managed key in account {} ({})",
+            display_path(&cfg.path),
+            cfg.pipeline.account,
+            cfg.pipeline.region
+        ))
     })
 }
 

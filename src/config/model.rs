@@ -33,7 +33,9 @@ pub struct Pipeline {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifacts {
     pub bucket: String,
-    pub kms_key_arn: String,
+    /// `None` until `cargo xpipeline bootstrap` creates the key and writes its ARN back;
+    /// `plan` and `push` require it (`config::require_kms_key`).
+    pub kms_key_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

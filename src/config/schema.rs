@@ -305,7 +305,6 @@ mod tests {
                 "missing required key pipeline.region in [pipeline]",
                 "missing required key pipeline.service-role-arn in [pipeline]",
                 "missing required key artifacts.bucket in [artifacts]",
-                "missing required key artifacts.kms-key-arn in [artifacts]",
                 "missing required key source.repository in [source]",
                 "missing required key source.branch in [source]",
                 "missing required key source.role-arn in [source]",

@@ -306,7 +306,7 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
         },
         artifacts: Artifacts {
             bucket: take(bucket),
-            kms_key_arn: take(kms),
+            kms_key_arn: kms.map(Spanned::into_inner),
         },
         source: Source {
             account: take(source_account),

@@ -5,6 +5,8 @@
 //! takes, and a mirror type would only add a conversion.)
 
 pub mod arn;
+pub mod bootstrap;
+pub mod build;
 pub mod execution;
 pub mod pipeline;
 pub mod policies;

@@ -166,12 +166,13 @@ fn without_a_kms_key_it_is_written_commented_and_the_command_says_so() {
         "{text}"
     );
     assert!(text.contains("aws kms describe-key"), "{text}");
-    // Until it is set, loading says exactly that.
+    // Until it is set, plan (and push) say so and name bootstrap.
     p.cmd()
-        .arg("status")
+        .arg("plan")
         .run()
         .code(2)
-        .stderr_has("missing required key artifacts.kms-key-arn");
+        .stderr_has("artifacts.kms-key-arn is not set in xpipeline.toml")
+        .stderr_has("run `cargo xpipeline bootstrap` to create the key");
 }
 
 #[test]
@@ -348,13 +349,43 @@ fn json_keys_are_camel_case() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["missing", "nextSteps", "path"], "{}", out.stdout);
+    assert_eq!(
+        keys,
+        ["buildspec", "missing", "nextSteps", "path"],
+        "{}",
+        out.stdout
+    );
     assert_eq!(v["missing"], serde_json::json!(["artifacts.kms-key-arn"]));
     assert!(
-        v["nextSteps"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("set artifacts.kms-key-arn"),
+        v["nextSteps"][1].as_str().unwrap().starts_with(
+            "`cargo xpipeline bootstrap` to create or correct, in both accounts, the KMS key"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn init_writes_a_buildspec_when_there_is_none_and_names_bootstrap_next() {
+    let p = Project::new("demo-app", "main");
+    let out = p.cmd().args(init_args()).run().success();
+    let yaml = p.read("buildspec.yml");
+    assert!(
+        yaml.contains("cargo build --locked") && yaml.contains("sh.rustup.rs"),
+        "{yaml}"
+    );
+    assert!(out.stdout.contains("Wrote buildspec.yml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("2. `cargo xpipeline bootstrap`"),
+        "{}",
+        out.stdout
+    );
+    // One of the team's own is kept as it is.
+    p.write("buildspec.yml", "version: 0.2 # ours\n");
+    let out = p.cmd().args(init_args()).arg("--force").run().success();
+    assert_eq!(p.read("buildspec.yml"), "version: 0.2 # ours\n");
+    assert!(
+        !out.stdout.contains("Wrote buildspec.yml"),
         "{}",
         out.stdout
     );

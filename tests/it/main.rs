@@ -4,6 +4,7 @@
 mod support;
 
 mod architecture;
+mod bootstrap;
 mod cli;
 mod config;
 mod ecosystem;

@@ -34,7 +34,7 @@ fn policies_print_every_document_for_both_accounts() {
         "{attach:?}"
     );
     assert!(
-        attach.contains(&"bucket policy of demo-app-artifacts-111111111111"),
+        attach.contains(&"bucket policy of demo-app-artifacts-111111111111 (these statements)"),
         "{attach:?}"
     );
     assert!(
@@ -48,12 +48,16 @@ fn policies_print_every_document_for_both_accounts() {
         })
         .unwrap();
     assert_eq!(trust["account"], "222222222222");
+    assert_eq!(trust["kind"], "trustPolicy");
+    let pipeline = &trust["document"]["Statement"][0];
     assert_eq!(
-        trust["document"]["Statement"][0]["Principal"]["AWS"],
+        pipeline["Principal"]["AWS"],
         "arn:aws:iam::111111111111:role/demo-app-codepipeline"
     );
+    // CodePipeline sends no external id when it assumes the role: no condition may ask for one.
+    assert!(pipeline.get("Condition").is_none(), "{pipeline}");
 
     let text = p.cmd().arg("policies").run().success().stdout;
-    assert!(text.contains("# source account 222222222222: permissions of arn:aws:iam::222222222222:role/demo-app-cross-account"), "{text}");
+    assert!(text.contains("# source account 222222222222: permissions of arn:aws:iam::222222222222:role/demo-app-cross-account (inline policy cargo-xpipeline)"), "{text}");
     assert!(text.contains("\"codecommit:GitPush\""), "{text}");
 }

@@ -2,12 +2,15 @@
 //! retrying caller (throttled, transient, fatal), the plain `Error` of a failed call, and
 //! the hints that name what to fix, by service: `pipeline` (the xpipeline.toml key a failed
 //! CodePipeline call points at), `executions` (reading and starting executions),
-//! `credentials` (the base identity and the assumed role).
+//! `credentials` (the base identity and the assumed role), `bootstrap` (the set-up of both
+//! accounts).
 
+mod bootstrap;
 mod credentials;
 mod executions;
 mod pipeline;
 
+pub use bootstrap::{admin_role_refused, bootstrap_call};
 use credentials::loading_failure;
 pub use credentials::{assume_role_failure, base_credentials_error};
 pub use executions::execution_call;

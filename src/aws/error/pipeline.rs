@@ -98,7 +98,7 @@ fn keys_in<'a>(message: &str, cfg: &'a Config) -> Vec<(&'static str, &'a str)> {
         ("source.role-arn", &cfg.source.role_arn, &[]),
         (
             "artifacts.kms-key-arn",
-            &cfg.artifacts.kms_key_arn,
+            cfg.artifacts.kms_key_arn.as_deref().unwrap_or_default(),
             &["kms", "encryption key"],
         ),
         (

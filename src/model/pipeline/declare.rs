@@ -25,7 +25,8 @@ pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
         .location(&cfg.artifacts.bucket)
         .encryption_key(
             EncryptionKey::builder()
-                .id(&cfg.artifacts.kms_key_arn)
+                // `plan` and `push` checked that it is set (config::require_kms_key).
+                .id(cfg.artifacts.kms_key_arn.as_deref().unwrap_or_default())
                 .r#type(EncryptionKeyType::Kms)
                 .build()
                 .map_err(built)?,
@@ -337,7 +338,8 @@ pub fn summary(cfg: &Config) -> Vec<String> {
         format!("service role    {}", cfg.pipeline.service_role_arn),
         format!(
             "artifact store  s3://{} encrypted with {}",
-            cfg.artifacts.bucket, cfg.artifacts.kms_key_arn
+            cfg.artifacts.bucket,
+            cfg.artifacts.kms_key_arn.as_deref().unwrap_or_default()
         ),
         format!(
             "stage Source    CodeCommit {}@{} in account {} as {} (PollForSourceChanges {})",
@@ -400,7 +402,7 @@ pub(crate) mod tests {
             },
             artifacts: Artifacts {
                 bucket: "hello-artifacts".into(),
-                kms_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd".into(),
+                kms_key_arn: Some("arn:aws:kms:eu-west-1:111111111111:key/1234abcd".into()),
             },
             source: Source {
                 account: "222222222222".into(),

@@ -1,0 +1,107 @@
+//! The least-privilege IAM, KMS and S3 policy documents a cross-account pipeline needs, in
+//! both accounts: one source of truth that `policies` prints and `bootstrap` applies. Pure:
+//! `Config` in, documents out.
+//!
+//! documents.rs  every document, statement by statement (each statement named by its Sid)
+//! merge.rs      our statements merged into a live policy by Sid, the others kept as they are
+
+mod documents;
+mod merge;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use documents::{
+    BUCKET_RETIRED_SIDS, ROLE_POLICY_NAME, build_role_arn, key_alias, render, unknown_key_arn,
+};
+pub use merge::{Merged, merge};
+
+/// What a document is, and so what bootstrap does with it. The names are the JSON `kind`s
+/// (`keyPolicy`, ...), which read better whole.
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the JSON kinds are keyPolicy, bucketPolicy, ..."
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    /// The key policy of the artifact key: bootstrap adds or corrects these statements.
+    KeyPolicy,
+    /// The artifact bucket's policy: bootstrap adds or corrects these statements.
+    BucketPolicy,
+    /// A role's trust policy: bootstrap creates the role with it, or adds or corrects these
+    /// statements.
+    TrustPolicy,
+    /// A role's inline policy `cargo-xpipeline` (ROLE_POLICY_NAME).
+    RolePolicy,
+    /// For whoever runs `push`: printed only, bootstrap attaches it to no one.
+    IdentityPolicy,
+}
+
+/// One policy document and where it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    /// The account the document belongs in.
+    pub account: String,
+    pub kind: Kind,
+    /// The ARN of the key, bucket or role it belongs to; none for an identity policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// What it is attached to, e.g. "key policy of arn:aws:kms:...".
+    pub attach_to: String,
+    /// Why it is needed, in one sentence.
+    pub purpose: String,
+    pub document: Value,
+}
+
+#[cfg(test)]
+impl Document {
+    /// The statement with this Sid.
+    pub fn statement(&self, sid: &str) -> Option<&Value> {
+        self.document["Statement"]
+            .as_array()?
+            .iter()
+            .find(|s| s["Sid"] == sid)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policies {
+    pub pipeline_account: String,
+    pub source_account: String,
+    pub documents: Vec<Document>,
+}
+
+#[cfg(test)]
+impl Policies {
+    /// The document of `kind` attached to `resource`.
+    pub fn find(&self, kind: Kind, resource: &str) -> Option<&Document> {
+        self.documents
+            .iter()
+            .find(|d| d.kind == kind && d.resource.as_deref() == Some(resource))
+    }
+}
+
+impl fmt::Display for Policies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.documents.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let side = if d.account == self.pipeline_account {
+                "pipeline"
+            } else {
+                "source"
+            };
+            writeln!(f, "# {side} account {}: {}", d.account, d.attach_to)?;
+            writeln!(f, "# {}", d.purpose)?;
+            let pretty = serde_json::to_string_pretty(&d.document).map_err(|_| fmt::Error)?;
+            writeln!(f, "{pretty}")?;
+        }
+        Ok(())
+    }
+}
