@@ -35,6 +35,12 @@ class State:
     # (account, region, pipeline, action) -> last branch head seen by polling
     poll_seen: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
     last_poll: float = 0.0
+    # CodeBuild builds of pipeline actions (builds.py): build id -> Build
+    builds: dict[str, Any] = field(default_factory=dict)
+    # (account, region, project) -> [builds.Script]; consumed by that project's next build
+    build_scripts: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+    # most events one GetLogEvents page holds (AWS: "a page might only be partially full")
+    log_page: int = 100
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -48,6 +54,9 @@ class State:
             self.holds.clear()
             self.interfere.clear()
             self.poll_seen.clear()
+            self.builds.clear()
+            self.build_scripts.clear()
+            self.log_page = 100
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 
