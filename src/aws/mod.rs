@@ -1,8 +1,10 @@
 //! AWS: the one SDK configuration (profile, region, endpoint override, retries, timeouts),
 //! the async runtime the commands run on, and the mapping of SDK errors to `Error`.
 
+pub mod codebuild;
 pub mod error;
 pub mod executions;
+pub mod logs;
 pub mod pipeline;
 pub mod retry;
 pub mod sts;

@@ -1,6 +1,8 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
+mod builds;
 mod init;
+mod logs;
 mod plan;
 mod policies;
 mod push;
@@ -28,6 +30,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                 Command::Policies(_) => policies::run(&cfg, ui),
                 Command::Push(args) => push::run(args, &settings, &cfg, ui),
                 Command::Status(args) => status::run(args, &settings, &cfg, ui),
+                Command::Logs(args) => logs::run(args, &settings, &cfg, ui),
                 other => Err(Error::NotImplemented(other.name())),
             }
         }

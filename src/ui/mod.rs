@@ -26,6 +26,8 @@ pub struct Ui {
     pub fancy: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
+    /// Standard output is a terminal that may show colours.
+    pub stdout_colour: bool,
 }
 
 impl Ui {
@@ -36,6 +38,7 @@ impl Ui {
             verbose: output.verbose,
             fancy: output.fancy,
             interactive: output.interactive,
+            stdout_colour: output.stdout_colour,
         }
     }
 
@@ -61,6 +64,17 @@ impl Ui {
     /// The error that ends the command, printed once by `main_with_args`.
     pub fn error(&self, err: &Error) {
         let _ = writeln!(std::io::stderr().lock(), "error: {err}");
+    }
+
+    /// One line of a streamed result on stdout (`logs`: a log line, or one JSON object).
+    pub fn line(&self, line: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(Error::op(format!("cannot write to stdout: {e}"))),
+            })
     }
 
     /// The command's result on stdout: its Display for text, one JSON document for json.

@@ -4,10 +4,12 @@
 //! CodePipeline call points at), `executions` (reading and starting executions),
 //! `credentials` (the base identity and the assumed role).
 
+mod builds;
 mod credentials;
 mod executions;
 mod pipeline;
 
+pub use builds::build_call;
 pub use credentials::{assume_role_failure, base_credentials_error};
 pub use executions::execution_call;
 pub use pipeline::explain;
