@@ -133,7 +133,8 @@ def _plan_events(b: Build) -> list[tuple[float, str]]:
             out.append((t0, f"[Container] {_clock(t0)} Running on CodeBuild On-demand\n"))
             out.append((t0, f"[Container] {_clock(t0)} Waiting for agent ping\n"))
         else:
-            out.append((t0, f"[Container] {_clock(t0)} Entering phase {phase}\n"))
+            t_in = t0 + min(0.001, (t1 - t0) / 4)
+            out.append((t_in, f"[Container] {_clock(t_in)} Entering phase {phase}\n"))
         if phase == b.script.phase and b.script.lines:
             n = len(b.script.lines)
             for j, line in enumerate(b.script.lines):
@@ -377,7 +378,8 @@ def get_log_events(self: Any) -> str:
             log_group_id=self._get_param("logGroupIdentifier"),
             log_stream_name=stream,
             start_time=self._get_param("startTime"),
-            end_time=self._get_param("endTime"),
+            # AWS leaves out events at endTime; moto keeps them.
+            end_time=(lambda e: None if e is None else int(e) - 1)(self._get_param("endTime")),
             limit=page,
             next_token=self._get_param("nextToken"),
             start_from_head=self._get_param("startFromHead", False),

@@ -41,6 +41,7 @@ fn phase_of(p: &BuildPhase) -> Phase {
             .unwrap_or_default(),
         status: p.phase_status().map(|s| s.as_str().to_owned()),
         start: p.start_time().map(|t| t.as_secs_f64()),
+        end: p.end_time().map(|t| t.as_secs_f64()),
         contexts: p
             .contexts()
             .iter()

@@ -32,6 +32,7 @@ async fn get(
     token: Option<&str>,
     from_head: bool,
     limit: Option<i32>,
+    before: Option<i64>,
 ) -> Result<Option<GetLogEventsOutput>, CallFailure> {
     let res = client
         .get_log_events()
@@ -40,6 +41,7 @@ async fn get(
         .set_next_token(token.map(str::to_owned))
         .start_from_head(from_head)
         .set_limit(limit)
+        .set_end_time(before)
         .send()
         .await;
     match res {
@@ -69,27 +71,32 @@ pub async fn forward(
     at: &LogsAt,
     token: Option<&str>,
 ) -> Result<Option<Page>, CallFailure> {
-    Ok(get(client, at, token, true, None).await?.map(|out| Page {
-        lines: lines_of(&out),
-        next: out.next_forward_token().unwrap_or_default().to_owned(),
-    }))
+    Ok(get(client, at, token, true, None, None)
+        .await?
+        .map(|out| Page {
+            lines: lines_of(&out),
+            next: out.next_forward_token().unwrap_or_default().to_owned(),
+        }))
 }
 
 /// The last `n` lines of the stream, oldest first: the newest page, then backward pages
 /// while fewer than `n` came and the backward token moves (a page may be partial), at most
-/// 5 calls. With them, the forward token that reads on after the newest line (`None`
-/// when the stream does not exist yet).
+/// 5 calls. `before` (milliseconds since the epoch) leaves out the lines from then on. With
+/// them, the forward token that reads on after the newest line (`None` when the stream
+/// does not exist yet).
 pub async fn tail(
     client: &Client,
     at: &LogsAt,
     n: usize,
+    before: Option<i64>,
 ) -> Result<(Vec<LogLine>, Option<String>), CallFailure> {
     let limit = i32::try_from(n.clamp(1, 10_000)).unwrap_or(10_000);
     let mut out: Vec<LogLine> = Vec::new();
     let mut token: Option<String> = None;
     let mut forward = None;
     for _ in 0..5 {
-        let Some(page) = get(client, at, token.as_deref(), false, Some(limit)).await? else {
+        let Some(page) = get(client, at, token.as_deref(), false, Some(limit), before).await?
+        else {
             break;
         };
         if forward.is_none() {

@@ -148,7 +148,7 @@ impl Builds {
         if self.opts.tail == 0 || self.refused {
             return;
         }
-        let failed: Vec<(String, crate::model::execution::LogsAt)> = view
+        let failed: Vec<(String, crate::model::execution::LogsAt, Option<i64>)> = view
             .actions()
             .filter_map(|a| a.build.as_ref())
             .filter(|b| {
@@ -158,10 +158,18 @@ impl Builds {
                         "FAILED" | "FAULT" | "TIMED_OUT" | "STOPPED"
                     )
             })
-            .filter_map(|b| Some((b.id.clone(), self.known.get(&b.id)?.logs.clone()?)))
+            .filter_map(|b| {
+                // Up to the end of the failed phase (CloudWatch leaves out lines at endTime).
+                let before = b
+                    .failed_phase
+                    .as_ref()
+                    .and_then(|f| f.end)
+                    .map(|e| (e * 1000.0).round() as i64);
+                Some((b.id.clone(), self.known.get(&b.id)?.logs.clone()?, before))
+            })
             .collect();
-        for (id, at) in failed {
-            if let Ok((lines, _)) = logs::tail(&self.logs, &at, self.opts.tail).await {
+        for (id, at, before) in failed {
+            if let Ok((lines, _)) = logs::tail(&self.logs, &at, self.opts.tail, before).await {
                 view.attach_log_tail(&id, lines);
             }
         }

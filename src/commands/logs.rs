@@ -142,7 +142,7 @@ async fn run_async(args: &LogsArgs, settings: &Settings, cfg: &Config, ui: &Ui) 
         };
         return match n {
             Some(n) => {
-                let (lines, _) = logs::tail(&reader.logs, &at, n)
+                let (lines, _) = logs::tail(&reader.logs, &at, n, None)
                     .await
                     .map_err(|f| f.error)?;
                 reader.print(&lines)
@@ -186,7 +186,7 @@ async fn follow(reader: &Reader<'_>, build_id: &str, n: Option<usize>) -> Result
                 if cursor.is_none() {
                     // Where to begin: the last N lines, or the head.
                     if let Some(n) = n {
-                        let (lines, next) = logs::tail(&reader.logs, logs_at, n).await?;
+                        let (lines, next) = logs::tail(&reader.logs, logs_at, n, None).await?;
                         reader.print(&lines).map_err(fatal)?;
                         shown = !lines.is_empty();
                         cursor = next.map(|t| LogCursor { token: Some(t) });
@@ -371,6 +371,7 @@ mod tests {
                 kind: "BUILD".into(),
                 status: Some("FAILED".into()),
                 start: None,
+                end: None,
                 contexts: vec![("COMMAND_EXECUTION_ERROR".into(), "exit status 101".into())],
             }],
             logs: None,

@@ -87,6 +87,11 @@ pub fn render(cfg: &Config) -> Policies {
         cfg.pipeline.name
     );
     let pipeline_root = format!("arn:{part}:iam::{pa}:root");
+    // CodeBuild's default log group; its streams are `log-stream:<build uuid>`.
+    let build_log_arn = format!(
+        "arn:{part}:logs:{region}:{pa}:log-group:/aws/codebuild/{}:*",
+        cfg.build.project
+    );
     let branch_ref = format!("refs/heads/{}", cfg.source.branch);
 
     let external_id = cfg
@@ -203,7 +208,7 @@ pub fn render(cfg: &Config) -> Policies {
         Document {
             account: pa.clone(),
             attach_to: "the developers or CI identity that runs `cargo xpipeline push`".into(),
-            purpose: "Reconcile and run the pipeline, pass its service role, and assume the push role.".into(),
+            purpose: "Reconcile and run the pipeline, pass its service role, assume the push role, and follow the build (phases and log).".into(),
             document: policy(vec![
                 json!({
                     "Sid": "ReconcileAndFollowThePipeline",
@@ -225,6 +230,8 @@ pub fn render(cfg: &Config) -> Policies {
                     "Condition": { "StringEquals": { "iam:PassedToService": "codepipeline.amazonaws.com" } }
                 }),
                 json!({ "Sid": "AssumeThePushRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": push_role }),
+                json!({ "Sid": "FollowTheBuild", "Effect": "Allow", "Action": "codebuild:BatchGetBuilds", "Resource": project_arn }),
+                json!({ "Sid": "ReadTheBuildLog", "Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": build_log_arn }),
             ]),
         },
     ];
@@ -348,6 +355,33 @@ mod tests {
             "arn:aws:s3:::hello-pipeline-artifacts/*"
         );
         assert_eq!(bucket["Statement"][2]["Effect"], "Deny");
+    }
+
+    #[test]
+    fn whoever_pushes_may_follow_the_build_and_read_its_log() {
+        let p = render(&cfg(""));
+        let push = find(&p, "the developers or CI identity");
+        let stmt = |sid: &str| {
+            push["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .unwrap_or_else(|| panic!("{sid}"))
+                .clone()
+        };
+        let follow = stmt("FollowTheBuild");
+        assert_eq!(follow["Action"], "codebuild:BatchGetBuilds");
+        assert_eq!(
+            follow["Resource"],
+            "arn:aws:codebuild:eu-west-1:111111111111:project/hello-build"
+        );
+        let log = stmt("ReadTheBuildLog");
+        assert_eq!(log["Action"], "logs:GetLogEvents");
+        assert_eq!(
+            log["Resource"],
+            "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/codebuild/hello-build:*"
+        );
     }
 
     #[test]

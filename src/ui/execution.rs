@@ -115,7 +115,7 @@ pub fn failed_build_lines(a: &ActionView, mode: LogText, log_shown: bool) -> Vec
     }
     if !log_shown && !b.log_tail.is_empty() {
         out.push(format!(
-            "{}/{}: the last {} of its log:",
+            "{}/{}: the last {} of its log up to the failure:",
             a.stage,
             a.action,
             count(b.log_tail.len(), "line", "lines")

@@ -33,6 +33,7 @@ pub struct Phase {
     pub status: Option<String>,
     /// Seconds since the epoch.
     pub start: Option<f64>,
+    pub end: Option<f64>,
     /// The (statusCode, message) pairs CodeBuild gives; empty strings for a phase that passed.
     pub contexts: Vec<(String, String)>,
 }
@@ -45,7 +46,7 @@ pub struct LogsAt {
 }
 
 /// The phase a build failed in, with CodeBuild's context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedPhase {
     pub phase: String,
@@ -55,6 +56,10 @@ pub struct FailedPhase {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the phase ended (seconds since the epoch): the log tail shown ends there, so
+    /// that the failing lines are not pushed out by the phases that run after it.
+    #[serde(skip)]
+    pub end: Option<f64>,
 }
 
 /// One log event: CloudWatch's timestamp (milliseconds since the epoch) and the text as
@@ -96,6 +101,7 @@ impl Build {
             status: p.status.clone().unwrap_or_default(),
             code: context.and_then(|(c, _)| nonempty(c)),
             message: context.and_then(|(_, m)| nonempty(m)),
+            end: p.end,
         })
     }
 }
@@ -152,6 +158,7 @@ mod tests {
             kind: kind.into(),
             status: status.map(Into::into),
             start: Some(100.0),
+            end: Some(130.0),
             contexts: vec![(ctx.0.into(), ctx.1.into())],
         }
     }
@@ -189,6 +196,7 @@ mod tests {
                 status: "FAILED".into(),
                 code: Some("COMMAND_EXECUTION_ERROR".into()),
                 message: Some("Error while executing command: cargo build".into()),
+                end: Some(130.0),
             })
         );
         let ok = build(vec![phase("BUILD", Some("SUCCEEDED"), ("", ""))]);
