@@ -27,6 +27,9 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
     let client = Client::new(&sdk);
     let name = &cfg.pipeline.name;
     match (args.watch, args.execution.as_deref()) {
+        (false, _) if args.logs.logs => Err(Error::usage(
+            "--logs streams the log of a watched build: add --watch, or see `cargo xpipeline logs`",
+        )),
         (false, None) => {
             let declared = executions::Declared {
                 name,
@@ -36,9 +39,6 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
             };
             ui.result(&executions::overview(&client, declared, RECENT).await?)
         }
-        (false, _) if args.logs.logs => Err(Error::usage(
-            "--logs streams the log of a watched build: add --watch, or see `cargo xpipeline logs`",
-        )),
         (false, Some(id)) => {
             let (layout, mut snapshot) = executions::execution(&client, name, id).await?;
             // The phase of its builds; a build that cannot be read is left out.

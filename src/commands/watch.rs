@@ -17,7 +17,7 @@ use crate::aws::executions::{self, Creation};
 use crate::aws::retry::{Pacer, backoff, random_unit};
 use crate::config::{Config, PipelineType, Trigger};
 use crate::error::{Error, Result};
-use crate::model::execution::{Event, Layout, Snapshot, View, events, running_for};
+use crate::model::execution::{ActionStatus, Event, Layout, Snapshot, View, events, running_for};
 use crate::model::text::{duration, short_commit};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -275,9 +275,7 @@ pub async fn follow(
                 if recovered {
                     renderer.note(now, "CodePipeline answers again");
                 }
-                let mut shown = logs;
-                shown.extend(answer.events);
-                renderer.show(&s, &shown, now);
+                renderer.show(&s, &in_order(answer.events, logs), now);
                 match wait {
                     Some(wait) => wait,
                     None => {
@@ -323,6 +321,22 @@ pub async fn follow(
             }
         }
     }
+}
+
+/// The tick's events with its new log lines: after what started (the execution, an action
+/// starting, a phase), before what ended (an action's end, the execution's).
+fn in_order(events: Vec<Event>, logs: Vec<Event>) -> Vec<Event> {
+    let ends = |e: &Event| match e {
+        Event::Execution { status, .. } => status.is_terminal(),
+        Event::Action { status, .. } => *status != ActionStatus::InProgress,
+        _ => false,
+    };
+    let at = events.iter().position(ends).unwrap_or(events.len());
+    let mut out = events;
+    let tail = out.split_off(at);
+    out.extend(logs);
+    out.extend(tail);
+    out
 }
 
 /// The watch's decisions, pure: what changed since the last answer, how long to wait before
@@ -416,6 +430,31 @@ mod tests {
         assert_eq!(last.events.len(), 2);
         assert_eq!(last.wait, None);
         assert!(!last.recovered);
+    }
+
+    #[test]
+    fn log_lines_come_after_what_started_and_before_what_ended() {
+        let a = snap(
+            E::InProgress,
+            vec![run("Build", "Build", A::InProgress, 1.0, 1.0)],
+        );
+        let b = snap(E::Failed, vec![run("Build", "Build", A::Failed, 1.0, 3.0)]);
+        let log = Event::Log {
+            stage: "Build".into(),
+            action: "Build".into(),
+            lines: vec![],
+        };
+        let started = in_order(events(None, &a, 2.0), vec![log.clone()]);
+        assert!(
+            matches!(started.last(), Some(Event::Log { .. })),
+            "{started:?}"
+        );
+        let ended = in_order(events(Some(&a), &b, 4.0), vec![log]);
+        assert!(
+            matches!(ended.first(), Some(Event::Log { .. })),
+            "{ended:?}"
+        );
+        assert_eq!(ended.len(), 3);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod support;
 
 mod architecture;
+mod build_logs;
 mod cli;
 mod config;
 mod init;
