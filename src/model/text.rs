@@ -74,7 +74,7 @@ pub fn log_text(s: &str, mode: LogText) -> String {
                     }
                 }
                 Some(']') => {
-                    while let Some(n) = it.next() {
+                    for n in it.by_ref() {
                         seq.push(n);
                         if n == '\u{7}' || (n == '\\' && seq.ends_with("\u{1b}\\")) {
                             break;

@@ -9,7 +9,6 @@ use crate::status::config;
 use crate::support::sandbox::Sandbox;
 use crate::support::{Output, Project};
 
-const PIPELINE: &str = "demo-app-pipeline";
 const PHASES: [&str; 10] = [
     "SUBMITTED",
     "QUEUED",
