@@ -94,7 +94,12 @@ impl Builds {
                     self.known.insert(b.id.clone(), b);
                 }
             }
-            Err(f) => return (events, self.failed(f)),
+            // A refusal stops build reading; a transient failure keeps what was read before.
+            Err(f) => {
+                if let Some(refused) = self.failed(f) {
+                    return (events, Some(refused));
+                }
+            }
         }
         for (id, stage, action) in &runs {
             let Some(b) = self.known.get(id) else {
