@@ -110,6 +110,8 @@ pub enum Command {
     /// Create the key, bucket, roles, repository and build project the pipeline needs
     #[command(after_help = "Example:\n  cargo xpipeline bootstrap")]
     Bootstrap(BootstrapArgs),
+    /// Show (or --follow) the CodeBuild log of an execution's build
+    Logs(LogsArgs),
     /// Print the JSON Schema of xpipeline.toml (for editors: taplo, Even Better TOML)
     #[command(after_help = "Example:\n  cargo xpipeline schema > xpipeline.schema.json")]
     Schema(SchemaArgs),
@@ -129,6 +131,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::Policies(_) => "policies",
             Command::Bootstrap(_) => "bootstrap",
+            Command::Logs(_) => "logs",
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
         }
@@ -216,6 +219,19 @@ pub struct PushArgs {
     /// CodeCommit git endpoint [default: source.git-endpoint, the AWS endpoint override, or the regional one]
     #[arg(long, value_name = "URL", env = "XPIPELINE_GIT_ENDPOINT")]
     pub git_endpoint: Option<String>,
+    #[command(flatten)]
+    pub logs: LogArgs,
+}
+
+/// How the watch shows the CodeBuild build's log (push, status --watch).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LogArgs {
+    /// Stream the build's log lines (CloudWatch Logs) while it runs
+    #[arg(long)]
+    pub logs: bool,
+    /// Lines of a failed build's log shown at the end (0: none)
+    #[arg(long, value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub log_lines: u32,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +249,24 @@ pub struct StatusArgs {
     /// Show (or with --watch, follow) this execution
     #[arg(long, value_name = "ID")]
     pub execution: Option<String>,
+    #[command(flatten)]
+    pub logs: LogArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The execution whose build log to show [default: the current one]
+    #[arg(long, value_name = "ID")]
+    pub execution: Option<String>,
+    /// The CodeBuild action (NAME or STAGE/NAME) [default: the latest CodeBuild action run]
+    #[arg(long, value_name = "NAME")]
+    pub action: Option<String>,
+    /// Stream the log until the build ends; exit 0, or 3 when the build failed
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only the last N lines (with --follow: then the new ones)
+    #[arg(short = 'n', long = "lines", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub lines: Option<u32>,
 }
 
 #[derive(Debug, Args)]

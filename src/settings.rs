@@ -155,27 +155,31 @@ pub struct Output {
     pub color: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
+    /// Standard output is a terminal that may show colours (the rule of `fancy`, for
+    /// stdout): `logs` keeps a build's SGR colours there and strips every sequence otherwise.
+    pub stdout_colour: bool,
 }
 
 impl Output {
     pub fn resolve(global: &GlobalArgs, env: &Env) -> Output {
-        let drawable = std::io::stderr().is_terminal()
-            && env
-                .term
-                .as_deref()
-                .is_some_and(|t| !t.is_empty() && t != "dumb");
-        let fancy = match global.color {
-            ColorChoice::Always => drawable,
+        let term = env
+            .term
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && t != "dumb");
+        let allowed = |terminal: bool| match global.color {
+            ColorChoice::Always => terminal && term,
             ColorChoice::Never => false,
-            ColorChoice::Auto => drawable && !env.no_color,
+            ColorChoice::Auto => terminal && term && !env.no_color,
         };
-        let color = match global.color {
+        let fancy = allowed(std::io::stderr().is_terminal());
+        // Colour (not drawing): --color always colours even piped output; under auto,
+        // CLICOLOR_FORCE colours piped output and a non-empty NO_COLOR turns colour off.
+        let colour = |terminal: bool| match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                !env.no_color && (env.clicolor_force || std::io::stderr().is_terminal())
-            }
+            ColorChoice::Auto => !env.no_color && (env.clicolor_force || terminal),
         };
+        let color = colour(std::io::stderr().is_terminal());
         Output {
             format: global.output,
             quiet: global.quiet,
@@ -183,6 +187,7 @@ impl Output {
             fancy,
             color,
             interactive: std::io::stdin().is_terminal(),
+            stdout_colour: colour(std::io::stdout().is_terminal() && term),
         }
     }
 }

@@ -17,12 +17,17 @@
     GET  /_sandbox/executions?pipeline=[&account=&region=]              [{execution...}]
     GET  /_sandbox/policy?arn=[&kind=trust|permissions&name=]           {"document": {...} | null}
     POST /_sandbox/policy      {"arn", ["kind", "name"], "document"}    {"document": {...} | null}
+    POST /_sandbox/build-script {"project", ["lines", "phase", "fail", "message", "code"]}
+                                                the next build of that project (builds.py)
+    GET  /_sandbox/builds[?project=]            [{build as BatchGetBuilds renders it, "logEventsWritten"}]
+    GET/POST /_sandbox/log-page {"events": N}   the most events one GetLogEvents page holds
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
@@ -249,6 +254,33 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         if repository_record(account, region, repository) is None:
             return "200 OK", {"path": None}
         return "200 OK", {"path": ensure_bare_repo(account, region, repository)}
+    if route == "build-script" and method == "POST":
+        from .builds import script_from
+
+        (project,) = _need(body, "project")
+        try:
+            script = script_from(body)
+        except ValueError as e:
+            raise ControlError("400 Bad Request", str(e))
+        key = (body.get("account") or PIPELINE_ACCOUNT, body.get("region") or DEFAULT_REGION, project)
+        STATE.build_scripts.setdefault(key, []).append(script)
+        return "200 OK", {"ok": True}
+    if route == "builds":
+        from .builds import catch_up, render
+
+        advance_all()
+        catch_up()
+        now = time.time()
+        return "200 OK", [
+            dict(render(b, now), logEventsWritten=b.written) for b in STATE.builds.values()
+            if not q.get("project") or b.project == q["project"]
+        ]
+    if route == "log-page":
+        if method == "POST":
+            if not isinstance(body.get("events"), int) or not 1 <= body["events"] <= 10000:
+                raise ControlError("400 Bad Request", "events must be a whole number from 1 to 10000")
+            STATE.log_page = body["events"]
+        return "200 OK", {"events": STATE.log_page}
     if route == "executions":
         (pipeline,) = _need(q, "pipeline")
         key = (q.get("account") or PIPELINE_ACCOUNT, q.get("region") or DEFAULT_REGION, pipeline)

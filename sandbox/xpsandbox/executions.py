@@ -25,7 +25,7 @@ from moto.codepipeline.models import codepipeline_backends
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core.exceptions import JsonRESTError
 
-from . import action_permissions
+from . import action_permissions, builds
 from .state import STATE, account_of_arn, branch_head, git_out, repo_path, repository_record
 
 TERMINAL = {"Succeeded", "Failed", "Stopped", "Cancelled", "Superseded"}
@@ -270,15 +270,6 @@ def _start_group(e: Execution, t: float) -> None:
                 run.output_variables = dict(src.variables)
             elif src is not None:
                 run.error = {"code": "JobFailed", "message": src.error or "failed"}
-        elif t_id.get("provider") == "CodeBuild":
-            project = (action.get("configuration") or {}).get("ProjectName", "build")
-            build_id = f"{project}:{uuid.uuid4()}"
-            region = action.get("region") or e.region
-            run.external_id = build_id
-            run.external_url = (
-                f"https://console.aws.amazon.com/codebuild/home?region={region}"
-                f"#/builds/{build_id}/view/new"
-            )
         action_permissions.apply(e, action, run)  # IAM, trust, bucket and key policies
         injected = STATE.failures.get((e.pipeline_name, action["name"]))
         if injected:
@@ -286,6 +277,9 @@ def _start_group(e: Execution, t: float) -> None:
             if not injected:
                 del STATE.failures[(e.pipeline_name, action["name"])]
             run.error = {"code": f.get("code") or "JobFailed", "message": f["message"]}
+        if t_id.get("provider") == "CodeBuild":
+            # A real build record with phases and logs (builds.py).
+            builds.start_for_action(e, run, action, t, _group_seconds(e))
         e.runs.append(run)
 
 
@@ -1036,3 +1030,4 @@ def install() -> None:
         stop_pipeline_execution,
     ):
         setattr(CodePipelineResponse, fn.__name__, fn)
+    builds.install()

@@ -37,6 +37,12 @@ class State:
     last_poll: float = 0.0
     # access key id of an STS session -> {"mfa": bool}: how AssumeRole issued it (iam_store.py)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # CodeBuild builds of pipeline actions (builds.py): build id -> Build
+    builds: dict[str, Any] = field(default_factory=dict)
+    # (account, region, project) -> [builds.Script]; consumed by that project's next build
+    build_scripts: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+    # most events one GetLogEvents page holds (AWS: "a page might only be partially full")
+    log_page: int = 100
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -51,6 +57,9 @@ class State:
             self.interfere.clear()
             self.poll_seen.clear()
             self.sessions.clear()
+            self.builds.clear()
+            self.build_scripts.clear()
+            self.log_page = 100
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

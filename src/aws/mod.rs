@@ -4,8 +4,10 @@
 
 pub mod bootstrap;
 pub mod calls;
+pub mod codebuild;
 pub mod error;
 pub mod executions;
+pub mod logs;
 pub mod pipeline;
 pub mod retry;
 pub mod sts;

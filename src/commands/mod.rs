@@ -1,9 +1,11 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
 mod bootstrap;
+mod builds;
 mod completions;
 mod declaration;
 mod init;
+mod logs;
 mod plan;
 mod policies;
 mod push;
@@ -55,6 +57,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                 }
                 (Command::Status(args), _) => status::run(args, &settings, cfg, ui),
                 (Command::Bootstrap(args), _) => bootstrap::run(args, &settings, cfg, ui),
+                (Command::Logs(args), _) => logs::run(args, &settings, cfg, ui),
                 (Command::Push(_), None) => unreachable!("push has its local branch"),
                 (Command::Init(_) | Command::Schema(_) | Command::Completions(_), _) => {
                     unreachable!("dispatched above")

@@ -128,8 +128,10 @@ async fn push(
     }
     // The execution that builds exactly the pushed commit: started (trigger = push) or found,
     // then followed; the exit code is its result.
+    let mut builds = super::builds::Builds::new(&sdk, args.logs.into());
     let followed = super::watch::after_push(
         &pipeline_client,
+        &mut builds,
         cfg,
         &pushed.commit,
         ensured.created,

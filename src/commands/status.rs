@@ -5,6 +5,7 @@
 
 use aws_sdk_codepipeline::Client;
 
+use super::builds::{Builds, LogOptions};
 use super::watch;
 use crate::aws::{self, executions};
 use crate::cli::StatusArgs;
@@ -26,6 +27,9 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
     let client: Client = aws::client!(aws_sdk_codepipeline, &sdk);
     let name = &cfg.pipeline.name;
     match (args.watch, args.execution.as_deref()) {
+        (false, _) if args.logs.logs => Err(Error::usage(
+            "--logs streams the log of a watched build: add --watch, or see `cargo xpipeline logs`",
+        )),
         (false, None) => {
             let declared = executions::Declared {
                 name,
@@ -43,7 +47,13 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
             ui.result(&report)
         }
         (false, Some(id)) => {
-            let (layout, snapshot) = executions::execution(&client, name, id).await?;
+            let (layout, mut snapshot) = executions::execution(&client, name, id).await?;
+            // The phase of its builds; a build that cannot be read is left out.
+            let quiet = LogOptions {
+                stream: false,
+                tail: 0,
+            };
+            let _ = Builds::new(&sdk, quiet).read(&mut snapshot).await;
             ui.result(&View::of(&layout, &snapshot, executions::now_epoch()))
         }
         (true, id) => {
@@ -63,7 +73,17 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
                     current.to_owned()
                 }
             };
-            let view = watch::follow(&client, name, &id, None, settings.watch_outage, ui).await?;
+            let mut builds = Builds::new(&sdk, args.logs.into());
+            let view = watch::follow(
+                &client,
+                &mut builds,
+                name,
+                &id,
+                None,
+                settings.watch_outage,
+                ui,
+            )
+            .await?;
             ui.result(&view)?;
             watch::outcome(&view)
         }

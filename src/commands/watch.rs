@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_codepipeline::Client;
 
+use super::builds::Builds;
 use crate::aws::error::Failure;
 use crate::aws::executions::{self, Creation};
 use crate::aws::retry::{Pacer, backoff, random_unit};
 use crate::config::{Config, PipelineType, Trigger};
 use crate::error::{Error, Result};
-use crate::model::execution::{Event, Layout, Snapshot, View, events, running_for};
+use crate::model::execution::{ActionStatus, Event, Layout, Snapshot, View, events, running_for};
 use crate::model::text::{duration, short_commit};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -66,8 +67,13 @@ impl Followed {
 
 /// After the git push: start or find the execution of `commit`, then follow it unless
 /// `watch` is false (--no-watch still starts it when trigger = push, and says how to follow).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the steps' inputs, each used once"
+)]
 pub async fn after_push(
     client: &Client,
+    builds: &mut Builds,
     cfg: &Config,
     commit: &str,
     created: bool,
@@ -91,6 +97,7 @@ pub async fn after_push(
         .map(|d| executions::layout_of(&d));
     let view = follow(
         client,
+        builds,
         &cfg.pipeline.name,
         &id,
         layout,
@@ -219,6 +226,7 @@ fn interrupted(id: &str) -> Error {
 /// when `None`.
 pub async fn follow(
     client: &Client,
+    builds: &mut Builds,
     pipeline: &str,
     id: &str,
     layout: Option<Layout>,
@@ -239,8 +247,13 @@ pub async fn follow(
     let began = Instant::now();
     let mut watch = Watch::new(outage);
     loop {
+        let read = async {
+            let mut s = executions::tick(client, pipeline, id).await?;
+            let (logs, refused) = builds.read(&mut s).await;
+            Ok::<_, executions::CallFailure>((s, logs, refused))
+        };
         let result = tokio::select! {
-            r = executions::tick(client, pipeline, id) => r,
+            r = read => r,
             _ = &mut ctrl_c => {
                 renderer.finish();
                 return Err(interrupted(id));
@@ -249,17 +262,30 @@ pub async fn follow(
         let at = began.elapsed().as_secs_f64();
         let now = executions::now_epoch();
         let wait = match result {
-            Ok(s) => {
-                let answer = watch.answered(&s, at, now);
-                if answer.recovered {
+            Ok((s, logs, refused)) => {
+                if let Some(e) = refused {
+                    renderer.note(
+                        now,
+                        &format!("cannot read the build: {e}; the watch goes on without it"),
+                    );
+                }
+                let answer = watch.answered(&s, at, now, !logs.is_empty());
+                let recovered = answer.recovered;
+                let wait = answer.wait;
+                if recovered {
                     renderer.note(now, "CodePipeline answers again");
                 }
-                renderer.show(&s, &answer.events, now);
-                match answer.wait {
+                renderer.show(&s, &in_order(answer.events, logs), now);
+                match wait {
                     Some(wait) => wait,
                     None => {
                         renderer.finish();
-                        return Ok(View::of(&layout, &s, now));
+                        let mut view = View::of(&layout, &s, now);
+                        if !view.succeeded() {
+                            builds.tail_failed(&mut view).await;
+                            renderer.failed_builds(&view, builds.streamed);
+                        }
+                        return Ok(view);
                     }
                 }
             }
@@ -297,6 +323,22 @@ pub async fn follow(
     }
 }
 
+/// The tick's events with its new log lines: after what started (the execution, an action
+/// starting, a phase), before what ended (an action's end, the execution's).
+fn in_order(events: Vec<Event>, logs: Vec<Event>) -> Vec<Event> {
+    let ends = |e: &Event| match e {
+        Event::Execution { status, .. } => status.is_terminal(),
+        Event::Action { status, .. } => *status != ActionStatus::InProgress,
+        _ => false,
+    };
+    let at = events.iter().position(ends).unwrap_or(events.len());
+    let mut out = events;
+    let tail = out.split_off(at);
+    out.extend(logs);
+    out.extend(tail);
+    out
+}
+
 /// The watch's decisions, pure: what changed since the last answer, how long to wait before
 /// the next tick, when an outage has lasted too long. Times are seconds since the watch began.
 struct Watch {
@@ -326,10 +368,13 @@ impl Watch {
         }
     }
 
-    fn answered(&mut self, s: &Snapshot, at: f64, now: f64) -> Answered {
+    /// A tick that answered at `at`; `more` when it brought something besides the snapshot
+    /// (new log lines), which also makes the next tick come soon.
+    fn answered(&mut self, s: &Snapshot, at: f64, now: f64, more: bool) -> Answered {
         let recovered = self.outage.take().is_some();
         let events = events(self.prev.as_ref(), s, now);
-        let wait = (!s.status.is_terminal()).then(|| self.pacer.tick(at, !events.is_empty()));
+        let changed = more || !events.is_empty();
+        let wait = (!s.status.is_terminal()).then(|| self.pacer.tick(at, changed));
         self.prev = Some(s.clone());
         Answered {
             events,
@@ -365,20 +410,51 @@ mod tests {
             E::InProgress,
             vec![run("Source", "Source", A::InProgress, 1.0, 1.0)],
         );
-        let first = w.answered(&running, 0.0, 1.0);
+        let first = w.answered(&running, 0.0, 1.0, false);
         assert_eq!(first.events.len(), 2);
         assert_eq!(first.wait, Some(1.0));
-        let quiet = w.answered(&running, 1.0, 2.0);
+        let quiet = w.answered(&running, 1.0, 2.0, false);
         assert!(quiet.events.is_empty());
         assert!(quiet.wait.unwrap() > 1.0);
+        let quiet = w.answered(&running, 2.0, 3.0, false);
+        assert!(quiet.wait.unwrap() > 1.25);
+        // New log lines count as a change: look again soon.
+        let lines = w.answered(&running, 3.0, 4.0, true);
+        assert!(lines.events.is_empty());
+        assert!(lines.wait.unwrap() <= 2.0, "{:?}", lines.wait);
         let done = snap(
             E::Succeeded,
             vec![run("Source", "Source", A::Succeeded, 1.0, 3.0)],
         );
-        let last = w.answered(&done, 3.0, 4.0);
+        let last = w.answered(&done, 3.0, 4.0, false);
         assert_eq!(last.events.len(), 2);
         assert_eq!(last.wait, None);
         assert!(!last.recovered);
+    }
+
+    #[test]
+    fn log_lines_come_after_what_started_and_before_what_ended() {
+        let a = snap(
+            E::InProgress,
+            vec![run("Build", "Build", A::InProgress, 1.0, 1.0)],
+        );
+        let b = snap(E::Failed, vec![run("Build", "Build", A::Failed, 1.0, 3.0)]);
+        let log = Event::Log {
+            stage: "Build".into(),
+            action: "Build".into(),
+            lines: vec![],
+        };
+        let started = in_order(events(None, &a, 2.0), vec![log.clone()]);
+        assert!(
+            matches!(started.last(), Some(Event::Log { .. })),
+            "{started:?}"
+        );
+        let ended = in_order(events(Some(&a), &b, 4.0), vec![log]);
+        assert!(
+            matches!(ended.first(), Some(Event::Log { .. })),
+            "{ended:?}"
+        );
+        assert_eq!(ended.len(), 3);
     }
 
     #[test]
@@ -390,8 +466,8 @@ mod tests {
         assert!(second >= 2.0, "{second}");
         assert_eq!(w.failed(false, 15.0, 0.0), Err(10.0));
         let s = snap(E::InProgress, vec![]);
-        assert!(w.answered(&s, 16.0, 16.0).recovered);
-        assert!(!w.answered(&s, 17.0, 17.0).recovered);
+        assert!(w.answered(&s, 16.0, 16.0, false).recovered);
+        assert!(!w.answered(&s, 17.0, 17.0, false).recovered);
         // A new outage counts from its own start.
         assert!(w.failed(false, 30.0, 0.0).is_ok());
     }

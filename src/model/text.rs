@@ -30,6 +30,108 @@ pub fn timestamp(epoch_seconds: f64) -> String {
         .unwrap_or_else(|_| format!("{epoch_seconds:.0}"))
 }
 
+/// RFC 3339 UTC to the millisecond (a log event's time), trailing zeros dropped.
+pub fn timestamp_millis(millis: i64) -> String {
+    aws_smithy_types::DateTime::from_millis(millis)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| format!("{millis}"))
+}
+
+/// How untrusted log text (a build's output) may reach a screen or a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogText {
+    /// A terminal: SGR colour sequences (`ESC [ ... m`) kept when `colour`, dropped
+    /// otherwise; every other control character shown escaped (`^[`, `^G`, `<U+009B>`),
+    /// so that no title change, cursor move or screen clear takes effect.
+    Terminal { colour: bool },
+    /// A pipe or a file: every escape sequence removed whole, other control characters
+    /// (tab, carriage return, bell) made spaces.
+    Plain,
+}
+
+/// One log line made safe for `mode` (see `LogText`), without its line end. On a terminal
+/// with colour, a line that set a colour ends with a reset so that nothing bleeds into
+/// the next line.
+pub fn log_text(s: &str, mode: LogText) -> String {
+    let s = s.trim_end_matches(['\n', '\r']);
+    let mut out = String::with_capacity(s.len());
+    let mut coloured = false;
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            // The sequence: CSI (ESC [ params final), OSC (ESC ] ... BEL or ESC \\), or
+            // ESC and one character.
+            let mut seq = String::from(c);
+            match it.peek() {
+                Some('[') => {
+                    seq.push(it.next().unwrap_or('['));
+                    while let Some(&n) = it.peek() {
+                        seq.push(n);
+                        it.next();
+                        if ('\u{40}'..='\u{7e}').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') => {
+                    for n in it.by_ref() {
+                        seq.push(n);
+                        if n == '\u{7}' || (n == '\\' && seq.ends_with("\u{1b}\\")) {
+                            break;
+                        }
+                    }
+                }
+                Some(_) => seq.push(it.next().unwrap_or(' ')),
+                None => {}
+            }
+            let sgr = seq.len() >= 3
+                && seq.starts_with("\u{1b}[")
+                && seq.ends_with('m')
+                && seq[2..seq.len() - 1]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ';');
+            match mode {
+                LogText::Plain => {}
+                LogText::Terminal { colour } if sgr => {
+                    if colour {
+                        out.push_str(&seq);
+                        coloured = true;
+                    }
+                }
+                LogText::Terminal { .. } => out.push_str(&escape_controls(&seq)),
+            }
+        } else if c.is_control() {
+            match mode {
+                LogText::Plain => out.push(' '),
+                LogText::Terminal { .. } => out.push_str(&escape_controls(&c.to_string())),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    if coloured {
+        out.push_str("\u{1b}[0m");
+    }
+    out
+}
+
+/// Control characters shown, not obeyed: C0 and DEL in caret notation, C1 as `<U+00XX>`.
+fn escape_controls(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c as u32 {
+            0x00..=0x1f => {
+                out.push('^');
+                out.push(char::from_u32(c as u32 + 0x40).unwrap_or('?'));
+            }
+            0x7f => out.push_str("^?"),
+            0x80..=0x9f => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The first 12 characters of a git commit id; any other revision (a build id, an S3
 /// version) is shown whole, since a prefix of it identifies nothing.
 pub fn short_commit(commit: &str) -> &str {
@@ -71,6 +173,38 @@ mod tests {
     fn one_line_keeps_the_first_line_without_control_characters() {
         assert_eq!(one_line("  Fix it\n\nbody"), "Fix it");
         assert_eq!(one_line("\u{1b}[31mred\u{1b}[0m\ttab"), "[31mred [0m tab");
+    }
+
+    #[test]
+    fn log_text_keeps_colours_on_a_terminal_only_and_obeys_no_other_sequence() {
+        let line = "\u{1b}[1m\u{1b}[31merror\u{1b}[0m: x\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[H\tok\u{9b}31m\n";
+        let tty = log_text(line, LogText::Terminal { colour: true });
+        assert_eq!(
+            tty,
+            "\u{1b}[1m\u{1b}[31merror\u{1b}[0m: x^[]0;pwned^G^[[2J^[[H^Iok<U+009B>31m\u{1b}[0m"
+        );
+        let mono = log_text(line, LogText::Terminal { colour: false });
+        assert_eq!(mono, "error: x^[]0;pwned^G^[[2J^[[H^Iok<U+009B>31m");
+        let plain = log_text(line, LogText::Plain);
+        assert_eq!(plain, "error: x ok 31m");
+        assert!(!plain.chars().any(char::is_control), "{plain:?}");
+        // Only SGR is kept: ESC and every other sequence are shown escaped.
+        for s in [&tty, &mono] {
+            let escs = s.matches('\u{1b}').count();
+            let sgrs = s.matches("\u{1b}[").count();
+            assert_eq!(escs, sgrs, "{s:?}");
+            assert!(!s.contains("\u{1b}]") && !s.contains("\u{1b}[2J") && !s.contains('\u{7}'));
+        }
+        assert_eq!(
+            log_text("   Compiling x\r\n", LogText::Plain),
+            "   Compiling x"
+        );
+        assert_eq!(log_text("\u{1b}", LogText::Plain), "");
+    }
+
+    #[test]
+    fn millisecond_timestamps_for_log_lines() {
+        assert_eq!(timestamp_millis(1_000_123), "1970-01-01T00:16:40.123Z");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::execution::{ActionStatus, ActionView, Event, View};
-use crate::model::text::{duration, one_line, timestamp};
+use crate::model::execution::{ActionStatus, ActionView, Event, FailedPhase, LogLine, View};
+use crate::model::text::{LogText, count, duration, log_text, one_line, timestamp};
 
 /// Text from AWS made fit for one line, or nothing when that leaves it empty.
 fn line_of(s: Option<&str>) -> Option<String> {
@@ -52,7 +52,80 @@ pub fn event_text(e: &Event) -> String {
             }
             s
         }
+        Event::Phase {
+            stage,
+            action,
+            phase,
+        } => format!("{stage}/{action} phase {}", one_line(phase)),
+        Event::Log {
+            stage,
+            action,
+            lines,
+        } => format!(
+            "{stage}/{action}: {}",
+            count(lines.len(), "log line", "log lines")
+        ),
     }
+}
+
+/// One line of a build's log as shown: `Build│ text`, the text made safe for `mode`.
+pub fn log_line(action: &str, line: &LogLine, mode: LogText) -> String {
+    format!("{action}│ {}", log_text(&line.message, mode))
+}
+
+/// A log line off a terminal: its own CloudWatch time, then `Build│ text`; no control
+/// character at all.
+pub fn plain_log_line(action: &str, line: &LogLine) -> String {
+    format!(
+        "{} {}",
+        timestamp(line.millis as f64 / 1000.0),
+        log_line(&one_line(action), line, LogText::Plain)
+    )
+}
+
+/// `failed in phase BUILD: COMMAND_EXECUTION_ERROR: Error while executing command ...`
+fn failed_phase_text(f: &FailedPhase) -> String {
+    let mut s = format!("phase {}", one_line(&f.phase));
+    if f.status != "FAILED" {
+        s.push_str(&format!(" ({})", one_line(&f.status)));
+    }
+    match (&f.code, &f.message) {
+        (Some(c), Some(m)) => s.push_str(&format!(": {}: {}", one_line(c), one_line(m))),
+        (Some(x), None) | (None, Some(x)) => s.push_str(&format!(": {}", one_line(x))),
+        (None, None) => {}
+    }
+    s
+}
+
+/// What the failed build of a failed action says, before the error line: the failed phase
+/// with its context, then (unless the log was streamed already) the last lines of its log.
+pub fn failed_build_lines(a: &ActionView, mode: LogText, log_shown: bool) -> Vec<String> {
+    let Some(b) = &a.build else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(f) = &b.failed_phase {
+        out.push(format!(
+            "{}/{}: build {} failed in {}",
+            a.stage,
+            a.action,
+            one_line(&b.id),
+            failed_phase_text(f)
+        ));
+    }
+    if !log_shown && !b.log_tail.is_empty() {
+        out.push(format!(
+            "{}/{}: the last {} of its log up to the failure:",
+            a.stage,
+            a.action,
+            count(b.log_tail.len(), "line", "lines")
+        ));
+        out.extend(b.log_tail.iter().map(|l| match mode {
+            LogText::Plain => plain_log_line(&a.action, l),
+            _ => log_line(&a.action, l, mode),
+        }));
+    }
+    out
 }
 
 /// A plain log line: `2026-01-02T03:04:05Z <text>`. Holds no control character.
@@ -73,7 +146,11 @@ pub fn action_line(a: &ActionView) -> String {
     let mut s = format!("{mark}{}/{}", a.stage, a.action);
     match (&a.status, a.seconds) {
         (ActionStatus::Pending, _) => s.push_str("  waiting"),
-        (ActionStatus::InProgress, _) => {}
+        (ActionStatus::InProgress, _) => {
+            if let Some(b) = &a.build {
+                s.push_str(&format!("  {}", one_line(&b.current_phase)));
+            }
+        }
         (other, Some(secs)) => s.push_str(&format!("  {other} in {}", duration(secs))),
         (other, None) => s.push_str(&format!("  {other}")),
     }
@@ -142,6 +219,20 @@ fn action_line_plain(a: &ActionView) -> String {
     }
     if let Some(u) = &a.result.url {
         s.push_str(&format!("  {}", one_line(u)));
+    }
+    match &a.build {
+        Some(b) if a.status == ActionStatus::InProgress => {
+            s.push_str(&format!("  phase {}", one_line(&b.current_phase)));
+        }
+        Some(b) => {
+            if let Some(f) = &b.failed_phase {
+                s.push_str(&format!(
+                    "\n               failed in {}",
+                    failed_phase_text(f)
+                ));
+            }
+        }
+        None => {}
     }
     s
 }

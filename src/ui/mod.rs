@@ -29,6 +29,8 @@ pub struct Ui {
     pub color: bool,
     /// Standard input is a terminal: prompts are allowed.
     pub interactive: bool,
+    /// Standard output is a terminal that may show colours.
+    pub stdout_colour: bool,
 }
 
 impl Ui {
@@ -40,6 +42,7 @@ impl Ui {
             fancy: output.fancy,
             color: output.color,
             interactive: output.interactive,
+            stdout_colour: output.stdout_colour,
         }
     }
 
@@ -88,6 +91,17 @@ impl Ui {
         let mut out = std::io::stdout().lock();
         let written = out.write_all(text.as_bytes());
         Self::finish(out, written)
+    }
+
+    /// One line of a streamed result on stdout (`logs`: a log line, or one JSON object).
+    pub fn line(&self, line: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(Error::op(format!("cannot write to stdout: {e}"))),
+            })
     }
 
     /// The command's result on stdout: its Display for text, one JSON document for json.

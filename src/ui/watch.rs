@@ -9,9 +9,11 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Ui;
-use super::execution::{action_line, event_text, plain_line};
+use super::execution::{
+    action_line, event_text, failed_build_lines, log_line, plain_line, plain_log_line,
+};
 use crate::model::execution::{ActionStatus, Event, Layout, Snapshot, View};
-use crate::model::text::one_line;
+use crate::model::text::{LogText, one_line};
 
 /// Shows successive snapshots on stderr: spinners on a terminal, plain lines otherwise,
 /// nothing with -q.
@@ -74,10 +76,29 @@ impl Renderer {
             Mode::Quiet => {}
             Mode::Plain => {
                 for e in events {
-                    write_stderr(&plain_line(now, &event_text(e)));
+                    match e {
+                        Event::Log { action, lines, .. } => {
+                            for l in lines {
+                                write_stderr(&plain_log_line(action, l));
+                            }
+                        }
+                        e => write_stderr(&plain_line(now, &event_text(e))),
+                    }
                 }
             }
             Mode::Fancy { multi, bars } => {
+                // Log lines above the spinners, SGR colours kept, nothing else obeyed.
+                for e in events {
+                    if let Event::Log { action, lines, .. } = e {
+                        for l in lines {
+                            let _ = multi.println(log_line(
+                                &one_line(action),
+                                l,
+                                LogText::Terminal { colour: true },
+                            ));
+                        }
+                    }
+                }
                 let v = View::of(&self.layout, s, now);
                 if !self.shown {
                     let mut head = format!("{} execution {}", v.pipeline, v.execution_id);
@@ -131,6 +152,21 @@ impl Renderer {
             }
         }
         self.shown = true;
+    }
+
+    /// What the failed builds of an ended execution say, before its error line: the failed
+    /// phase and (unless `log_shown`) the last lines of the log.
+    pub fn failed_builds(&self, v: &View, log_shown: bool) {
+        let mode = match self.mode {
+            Mode::Quiet => return,
+            Mode::Plain => LogText::Plain,
+            Mode::Fancy { .. } => LogText::Terminal { colour: true },
+        };
+        for a in v.actions() {
+            for line in failed_build_lines(a, mode, log_shown) {
+                write_stderr(&line);
+            }
+        }
     }
 
     /// Leave the lines on screen as they are (the watch ends or is interrupted).

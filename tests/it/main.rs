@@ -5,6 +5,7 @@ mod support;
 
 mod architecture;
 mod bootstrap;
+mod build_logs;
 mod cli;
 mod config;
 mod ecosystem;

@@ -6,11 +6,13 @@
 //! accounts).
 
 mod bootstrap;
+mod builds;
 mod credentials;
 mod executions;
 mod pipeline;
 
 pub use bootstrap::{admin_role_refused, bootstrap_call};
+pub use builds::build_call;
 use credentials::loading_failure;
 pub use credentials::{assume_role_failure, base_credentials_error};
 pub use executions::execution_call;

@@ -37,6 +37,10 @@ fn action_run(d: &ActionExecutionDetail) -> ActionRun {
     ActionRun {
         stage: d.stage_name().unwrap_or_default().to_owned(),
         action: d.action_name().unwrap_or_default().to_owned(),
+        provider: d
+            .input()
+            .and_then(|i| i.action_type_id())
+            .map(|t| t.provider().to_owned()),
         status: d
             .status()
             .map_or(ActionStatus::InProgress, |s| s.as_str().into()),
@@ -98,6 +102,7 @@ pub fn snapshot_of(
             .and_then(|t| t.trigger_type())
             .map(|t| t.as_str().to_owned()),
         actions,
+        builds: Default::default(),
     }
 }
 

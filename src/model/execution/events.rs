@@ -1,6 +1,7 @@
 //! What changed between two snapshots of one execution: the events a watch shows as plain
 //! lines, and the "something changed" its pacing listens to.
 
+use super::build::LogLine;
 use super::snapshot::{ActionResult, ActionRun, Revision, Snapshot};
 use super::status::{ActionStatus, ExecutionStatus};
 
@@ -21,6 +22,19 @@ pub enum Event {
         /// How long it ran, once it has ended.
         seconds: Option<f64>,
         result: ActionResult,
+    },
+    /// The CodeBuild build of an action entered a phase (COMPLETED is not told: the
+    /// action's end is).
+    Phase {
+        stage: String,
+        action: String,
+        phase: String,
+    },
+    /// New lines of a build's log (the watch with --logs reads them; not a snapshot diff).
+    Log {
+        stage: String,
+        action: String,
+        lines: Vec<LogLine>,
     },
 }
 
@@ -58,6 +72,17 @@ pub fn events(prev: Option<&Snapshot>, next: &Snapshot, now: f64) -> Vec<Event> 
                     r.seconds(now)
                 },
                 result: r.result.clone(),
+            });
+        }
+        let phase = next.build_of(r).map(|b| &b.current_phase);
+        let was = old
+            .and_then(|o| prev.and_then(|p| p.build_of(o)))
+            .map(|b| &b.current_phase);
+        if let Some(phase) = phase.filter(|p| Some(*p) != was && *p != "COMPLETED") {
+            out.push(Event::Phase {
+                stage: r.stage.clone(),
+                action: r.action.clone(),
+                phase: phase.clone(),
             });
         }
     }
@@ -111,6 +136,47 @@ mod tests {
             matches!(&ev[0], Event::Action { action, seconds: Some(s), .. } if action == "Source" && *s == 4.0)
         );
         assert!(matches!(&ev[1], Event::Action { action, seconds: None, .. } if action == "Build"));
+    }
+
+    #[test]
+    fn a_build_entering_a_phase_is_an_event_once() {
+        use crate::model::execution::Build;
+        let with_phase = |phase: &str| {
+            let mut r = run("Build", "Build", A::InProgress, 100.0, 100.0);
+            r.provider = Some("CodeBuild".into());
+            r.result.external_id = Some("p:1".into());
+            let mut s = snap(E::InProgress, vec![r]);
+            s.builds.insert(
+                "p:1".into(),
+                Build {
+                    id: "p:1".into(),
+                    status: "IN_PROGRESS".into(),
+                    current_phase: phase.into(),
+                    complete: false,
+                    phases: vec![],
+                    logs: None,
+                },
+            );
+            s
+        };
+        let a = with_phase("INSTALL");
+        let ev = events(None, &a, 101.0);
+        assert!(
+            matches!(&ev[2], Event::Phase { phase, .. } if phase == "INSTALL"),
+            "{ev:?}"
+        );
+        assert!(events(Some(&a), &a, 102.0).is_empty());
+        let b = with_phase("BUILD");
+        let ev = events(Some(&a), &b, 103.0);
+        assert_eq!(
+            ev,
+            [Event::Phase {
+                stage: "Build".into(),
+                action: "Build".into(),
+                phase: "BUILD".into()
+            }]
+        );
+        assert!(events(Some(&b), &with_phase("COMPLETED"), 104.0).is_empty());
     }
 
     #[test]

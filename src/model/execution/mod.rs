@@ -2,12 +2,14 @@
 //! one tick of a watch sees, the events between two snapshots, the view of one execution and
 //! the `status` report. Used by both `status` and the watch; no client, no I/O.
 
+pub mod build;
 pub mod events;
 pub mod report;
 pub mod snapshot;
 pub mod status;
 pub mod view;
 
+pub use build::{Build, FailedPhase, LogCursor, LogLine, LogsAt, Phase};
 pub use events::{Event, events};
 pub use report::{ActionState, ExecutionRow, PipelineInfo, Report, StageState};
 pub use snapshot::{

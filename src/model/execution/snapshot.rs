@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::build::{Build, CODEBUILD};
 use super::status::{ActionStatus, ExecutionStatus};
 use crate::model::text::{one_line, short_commit};
 
@@ -24,6 +25,9 @@ pub struct ActionRun {
     pub stage: String,
     pub action: String,
     pub status: ActionStatus,
+    /// actionTypeId.provider: CodeBuild, CodeCommit, ...
+    #[serde(skip)]
+    pub provider: Option<String>,
     /// Seconds since the epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
@@ -49,6 +53,13 @@ pub struct ActionResult {
 }
 
 impl ActionRun {
+    /// The CodeBuild build this run started, when it is a CodeBuild action that has one.
+    pub fn build_id(&self) -> Option<&str> {
+        (self.provider.as_deref() == Some(CODEBUILD))
+            .then_some(self.result.external_id.as_deref())
+            .flatten()
+    }
+
     /// Seconds from its start to its end (to `now` while it runs).
     pub fn seconds(&self, now: f64) -> Option<f64> {
         let start = self.start?;
@@ -111,6 +122,10 @@ pub struct Snapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
     pub actions: Vec<ActionRun>,
+    /// The CodeBuild builds of its CodeBuild actions, by build id, when they were read
+    /// (BatchGetBuilds); absent builds are simply not shown.
+    #[serde(skip)]
+    pub builds: BTreeMap<String, Build>,
 }
 
 impl Snapshot {
@@ -127,6 +142,11 @@ impl Snapshot {
             }
         }
         out
+    }
+
+    /// The build of a run, when it was read.
+    pub fn build_of(&self, run: &ActionRun) -> Option<&Build> {
+        self.builds.get(run.build_id()?)
     }
 }
 

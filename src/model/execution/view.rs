@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::build::{BuildView, LogLine};
 use super::snapshot::{ActionResult, Layout, Revision, Snapshot};
 use super::status::{ActionStatus, ExecutionStatus, StageStatus};
 use crate::model::text::timestamp;
@@ -23,6 +24,9 @@ pub struct ActionView {
     pub seconds: Option<f64>,
     #[serde(flatten)]
     pub result: ActionResult,
+    /// The CodeBuild build of a CodeBuild action, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,6 +108,7 @@ impl View {
                             started: run.and_then(|r| r.start).map(timestamp),
                             seconds: run.and_then(|r| r.seconds(now)),
                             result: run.map(|r| r.result.clone()).unwrap_or_default(),
+                            build: run.and_then(|r| s.build_of(r)).map(BuildView::of),
                         }
                     })
                     .collect();
@@ -149,6 +154,19 @@ impl View {
         self.actions().find(|a| a.status == ActionStatus::Failed)
     }
 
+    /// Attach the last lines of a build's log to the action that ran it.
+    pub fn attach_log_tail(&mut self, build_id: &str, lines: Vec<LogLine>) {
+        let build = self
+            .stages
+            .iter_mut()
+            .flat_map(|s| s.actions.iter_mut())
+            .filter_map(|a| a.build.as_mut())
+            .find(|b| b.id == build_id);
+        if let Some(b) = build {
+            b.log_tail = lines;
+        }
+    }
+
     /// The commit the execution built when it is not `pushed`: a V1 pipeline builds the
     /// branch head, which someone may have moved since the push.
     pub fn built_other_than(&self, pushed: &str) -> Option<&str> {
@@ -173,6 +191,7 @@ pub(crate) mod tests {
             stage: stage.into(),
             action: action.into(),
             status,
+            provider: None,
             start: Some(start),
             updated: Some(updated),
             result: ActionResult::default(),
@@ -191,6 +210,7 @@ pub(crate) mod tests {
             }),
             trigger: Some("StartPipelineExecution".into()),
             actions,
+            builds: Default::default(),
         }
     }
 
