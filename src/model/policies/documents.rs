@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::{Document, Kind, Policies};
-use crate::config::Config;
+use crate::config::{Config, Trigger};
 use crate::model::arn::partition_of;
 
 /// The inline policy bootstrap puts on each role it manages.
@@ -381,6 +381,15 @@ pub fn render(cfg: &Config, build_role: &str) -> Policies {
             document: policy(vec![git_push, git_read]),
         });
     }
+    if cfg.pipeline.trigger == Trigger::Events {
+        let (pipeline_side, source_side) = super::events::documents(cfg);
+        let first_source = docs
+            .iter()
+            .position(|d| d.account == *sa && d.account != *pa);
+        let at = first_source.unwrap_or(docs.len());
+        docs.splice(at..at, pipeline_side);
+        docs.extend(source_side);
+    }
     Policies {
         pipeline_account: pa.clone(),
         source_account: sa.clone(),
@@ -408,6 +417,12 @@ mod tests {
         render(&c, &build_role_arn(&c))
     }
 
+    fn events() -> Policies {
+        let mut c = cfg("");
+        c.pipeline.trigger = Trigger::Events;
+        render(&c, &build_role_arn(&c))
+    }
+
     fn doc<'a>(p: &'a Policies, kind: Kind, resource: &str) -> &'a Document {
         p.find(kind, resource)
             .unwrap_or_else(|| panic!("{kind:?} of {resource}"))
@@ -432,6 +447,8 @@ mod tests {
             let json = serde_json::to_string_pretty(&rendered(extra)).unwrap();
             insta::assert_snapshot!(name, json);
         }
+        let json = serde_json::to_string_pretty(&events()).unwrap();
+        insta::assert_snapshot!("policies_trigger_events", json);
     }
 
     #[test]
@@ -530,9 +547,14 @@ mod tests {
         for p in [
             rendered(""),
             rendered("\n[push]\nrole-arn = \"arn:aws:iam::222222222222:role/pusher\"\n"),
+            events(),
         ] {
             for d in &p.documents {
-                for s in d.document["Statement"].as_array().unwrap() {
+                let Some(statements) = d.document["Statement"].as_array() else {
+                    assert_eq!(d.kind, Kind::EventRule, "{}", d.attach_to);
+                    continue;
+                };
+                for s in statements {
                     let sid = s["Sid"].as_str().expect("every statement has a Sid");
                     if s["Effect"] == "Deny" || sid == DELEGATION_SID {
                         continue;
