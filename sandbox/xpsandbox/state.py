@@ -37,6 +37,8 @@ class State:
     last_poll: float = 0.0
     # access key id of an STS session -> {"mfa": bool}: how AssumeRole issued it (iam_store.py)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what became of each CodeCommit event on its way through EventBridge (event_routing.py)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -51,6 +53,7 @@ class State:
             self.interfere.clear()
             self.poll_seen.clear()
             self.sessions.clear()
+            self.deliveries.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 
