@@ -3,6 +3,7 @@
 //! the `status` report. Used by both `status` and the watch; no client, no I/O.
 
 pub mod events;
+pub mod permissions;
 pub mod report;
 pub mod snapshot;
 pub mod status;
