@@ -22,10 +22,6 @@ pub use merge::{Merged, equivalent, merge};
 
 /// What a document is, and so what bootstrap does with it. The names are the JSON `kind`s
 /// (`keyPolicy`, ...), which read better whole.
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the JSON kinds are keyPolicy, bucketPolicy, ..."
-)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
