@@ -206,24 +206,6 @@ def test_polling_pipeline_starts_when_the_branch_moves(sandbox, scenario):
     assert len(cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]) == 3
 
 
-def test_events_rule_targeting_the_pipeline_starts_it_on_push(sandbox, scenario):
-    d, _ = push_to_source(sandbox, scenario)
-    cp, name = _create(sandbox, scenario, poll=False)
-    arn = cp.get_pipeline(name=name)["metadata"]["pipelineArn"]
-    events = sandbox.client("events")
-    events.put_rule(
-        Name="xpipeline-demo-on-push",
-        EventPattern='{"source": ["aws.codecommit"], "detail-type": ["CodeCommit Repository State Change"]}',
-    )
-    events.put_targets(Rule="xpipeline-demo-on-push", Targets=[{"Id": "pipeline", "Arn": arn}])
-    moved = add_commit(d, "event")
-    creds = sandbox.assume(scenario["source_role_arn"])
-    sandbox.git(d, "push", sandbox.url(scenario["repository"]), "main", header=sandbox.git_auth_header(creds, scenario["repository"]))
-    latest = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"][0]
-    assert latest["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": events.describe_rule(Name="xpipeline-demo-on-push")["Arn"]}
-    assert latest["sourceRevisions"][0]["revisionId"] == moved
-
-
 def test_commit_id_overrides_take_commit_ids_not_refs(sandbox, scenario):
     _, sha = push_to_source(sandbox, scenario)
     cp, name = _create(sandbox, scenario, mode="PARALLEL")

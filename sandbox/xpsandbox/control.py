@@ -21,6 +21,9 @@
                                                 the next build of that project (builds.py)
     GET  /_sandbox/builds[?project=]            [{build as BatchGetBuilds renders it, "logEventsWritten"}]
     GET/POST /_sandbox/log-page {"events": N}   the most events one GetLogEvents page holds
+    POST /_sandbox/commit      {"account", "repository", "branch", ["message", "region"]}
+                                                {"commit", "previous"} (event_routing.py)
+    GET  /_sandbox/deliveries                   [{"eventId", "account", "step", "outcome", ...}]
 """
 
 from __future__ import annotations
@@ -288,9 +291,12 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
     if route == "policy":
         return "200 OK", policy_route(method, q, body)
+    from .event_routing import dispatch as event_routes  # CodeCommit events: event_routing.py
     from .scenarios import dispatch as scenarios  # bootstrap's scenarios: scenarios.py
 
     if (answer := scenarios(method, route, body)) is not None:
+        return "200 OK", answer
+    if (answer := event_routes(method, route, q, body)) is not None:
         return "200 OK", answer
     raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
 
@@ -298,8 +304,8 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
 def policy_route(method: str, q: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     """GET ?arn=&kind= the document; POST {"arn", "kind", "document"} replaces it (straight in
     moto, no call logged). `arn`: a role (kind "trust", or "permissions" for its inline policy
-    `name`, default "xpipeline"), a KMS key (its key policy) or arn:aws:s3:::BUCKET (its bucket
-    policy; a null document deletes it)."""
+    `name`, default "xpipeline"), a KMS key (its key policy), arn:aws:s3:::BUCKET (its bucket
+    policy; a null document deletes it) or an event bus (its resource policy; null removes it)."""
     from . import iam_store
 
     src = body if method == "POST" else q
@@ -343,6 +349,10 @@ def policy_route(method: str, q: dict[str, str], body: dict[str, Any]) -> dict[s
         if method == "POST":
             bucket.policy = text.encode("utf-8") if text is not None else None
         current = iam_store.bucket_policy(bucket)
+    elif service == "events" and resource.startswith("event-bus/"):
+        from .event_routing import set_bus_policy
+
+        current = set_bus_policy(parts[4], parts[3], resource[len("event-bus/") :], doc, method == "POST")
     else:
         raise ControlError("400 Bad Request", f"no policy to set on {arn}")
     return {"document": json.loads(current) if current else None}

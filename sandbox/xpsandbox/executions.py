@@ -494,27 +494,11 @@ def stop_execution(
 # ----------------------------------------------------------------- polling
 
 
-def _event_rule_arn(pipeline_arn: str) -> str | None:
-    """ARN of an enabled EventBridge rule (any account) that targets the pipeline."""
-    try:
-        from moto.events.models import events_backends
-    except ImportError:  # pragma: no cover
-        return None
-    for _account, _region, backend in list(events_backends.iter_backends()):
-        for bus in list(getattr(backend, "event_buses", {}).values()):
-            for rule in list(getattr(bus, "rules", {}).values()):
-                if rule.state == "ENABLED" and any(t.get("Arn") == pipeline_arn for t in rule.targets):
-                    return rule.arn
-    return None
-
-
 def poll_for_source_changes(force: bool = False) -> None:
-    """Start executions of pipelines whose source branch moved.
-
-    PollForSourceChanges=true: trigger PollForSourceChanges. Otherwise, when an
-    enabled EventBridge rule targets the pipeline (what trigger = events sets
-    up): trigger CloudWatchEvent with the rule's ARN. Checked at most every
-    0.25 s on requests, and right after every git push.
+    """Start executions of pipelines whose Source action polls (PollForSourceChanges=true,
+    trigger PollForSourceChanges) when their branch moved. Checked at most every 0.25 s on
+    requests, and right after every git push. Pipelines started by EventBridge are started by
+    the events a branch update sends (event_routing.py), not here.
     """
     now = _now()
     if not force and now - STATE.last_poll < 0.25:
@@ -522,19 +506,13 @@ def poll_for_source_changes(force: bool = False) -> None:
     STATE.last_poll = now
     for account, region, backend in list(codepipeline_backends.iter_backends()):
         for name, cp in list(backend.pipelines.items()):
-            rule_arn: str | None = None
-            rule_checked = False
             for stage in cp.pipeline.get("stages", []):
                 for action in stage.get("actions", []):
                     if not _is_codecommit_source(action):
                         continue
                     conf = action.get("configuration") or {}
-                    polls = str(conf.get("PollForSourceChanges", "true")).lower() == "true"
-                    if not polls:
-                        if not rule_checked:
-                            rule_arn, rule_checked = _event_rule_arn(cp.metadata["pipelineArn"]), True
-                        if rule_arn is None:
-                            continue
+                    if str(conf.get("PollForSourceChanges", "true")).lower() != "true":
+                        continue
                     src_account = account_of_arn(action.get("roleArn")) or account
                     src_region = action.get("region") or region
                     head = branch_head(
@@ -546,11 +524,7 @@ def poll_for_source_changes(force: bool = False) -> None:
                         continue
                     if head is not None and head != STATE.poll_seen[k]:
                         STATE.poll_seen[k] = head
-                        trigger = (
-                            {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]}
-                            if polls
-                            else {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn or ""}
-                        )
+                        trigger = {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]}
                         start_execution(account, region, name, trigger, now=now)
                     else:
                         STATE.poll_seen[k] = head

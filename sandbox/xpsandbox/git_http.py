@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from werkzeug.wsgi import get_input_stream
 
 from . import sigv4
-from .state import DEFAULT_REGION, PARTITION, STATE, ensure_bare_repo
+from .state import DEFAULT_REGION, PARTITION, STATE, ensure_bare_repo, git_out, repo_path, repository_record
 
 PATH_RE = re.compile(r"^/v1/repos/([A-Za-z0-9._-]{1,100})(/.*)?$")
 HOST_REGION_RE = re.compile(r"git-codecommit(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
@@ -214,15 +214,38 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
 
         with STATE.lock:
             try:
+                _send_reference_events(account, region, name, akid, body, environ)
+            except Exception as e:  # never break the push over an event problem
+                print(f"xpsandbox: events after push failed: {e!r}", file=sys.stderr, flush=True)
+            try:
                 poll_for_source_changes(force=True)
             except Exception as e:  # never break the push over a poll problem
                 print(f"xpsandbox: poll after push failed: {e!r}", file=sys.stderr, flush=True)
     return [payload]
 
 
+def _send_reference_events(
+    account: str, region: str, name: str, akid: str, body: bytes, environ: dict[str, Any]
+) -> None:
+    """CodeCommit's event for each ref the push moved (a refused update moves nothing)."""
+    from . import event_routing, iam_store
+
+    path = repo_path(account, region, (repository_record(account, region, name) or {}).get("repositoryId", ""))
+    caller = iam_store.principal_of_key(akid).arn
+    for old, new, ref in pushed_commands(body, environ.get("HTTP_CONTENT_ENCODING", "")):
+        now = (git_out(path, "rev-parse", "--verify", "--quiet", ref) or "").strip() or event_routing.ZERO
+        if now == new:
+            event_routing.reference_changed(account, region, name, ref, old, new, caller)
+
+
 def pushed_refs(body: bytes, encoding: str = "") -> list[str]:
-    """The refs a git-receive-pack request updates (its command list: pkt-lines
-    "<old> <new> <ref>[\\0<capabilities>]" up to the first flush-pkt)."""
+    """The refs a git-receive-pack request updates."""
+    return [ref for _, _, ref in pushed_commands(body, encoding)]
+
+
+def pushed_commands(body: bytes, encoding: str = "") -> list[tuple[str, str, str]]:
+    """(old, new, ref) for each ref a git-receive-pack request updates (its command list:
+    pkt-lines "<old> <new> <ref>[\\0<capabilities>]" up to the first flush-pkt)."""
     if encoding.lower() in ("gzip", "x-gzip"):
         import gzip
 
@@ -230,7 +253,7 @@ def pushed_refs(body: bytes, encoding: str = "") -> list[str]:
             body = gzip.decompress(body)
         except OSError:
             return []
-    refs: list[str] = []
+    refs: list[tuple[str, str, str]] = []
     i = 0
     while i + 4 <= len(body):
         try:
@@ -245,7 +268,8 @@ def pushed_refs(body: bytes, encoding: str = "") -> list[str]:
         i += n
         parts = line.split(b" ")
         if len(parts) == 3 and len(parts[0]) in (40, 64):
-            refs.append(parts[2].decode("utf-8", "replace"))
+            old, new, ref = (p.decode("utf-8", "replace") for p in parts)
+            refs.append((old, new, ref))
     return refs
 
 

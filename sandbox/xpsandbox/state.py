@@ -43,6 +43,8 @@ class State:
     build_scripts: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
     # most events one GetLogEvents page holds (AWS: "a page might only be partially full")
     log_page: int = 100
+    # what became of each CodeCommit event on its way through EventBridge (event_routing.py)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -60,6 +62,7 @@ class State:
             self.builds.clear()
             self.build_scripts.clear()
             self.log_page = 100
+            self.deliveries.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

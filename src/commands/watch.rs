@@ -205,8 +205,8 @@ fn not_started(cfg: &Config, commit: &str, limit: Duration) -> Error {
         _ => format!(
             "an EventBridge rule must start the pipeline on CodeCommit \"Repository State Change\" \
              events of repository {} branch {}, and the default event bus of account {} must \
-             forward them to account {}: check that the rules exist, are enabled and may call \
-             codepipeline:StartPipelineExecution; or {start_by_hand}",
+             forward them to account {}: `cargo xpipeline bootstrap` creates or repairs that \
+             wiring (`cargo xpipeline policies` prints it); or {start_by_hand}",
             cfg.source.repository, cfg.source.branch, cfg.source.account, cfg.pipeline.account
         ),
     };

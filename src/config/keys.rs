@@ -176,7 +176,8 @@ pub(crate) const KEYS: &[Key] = &[
         Some("trigger"),
         "\"push\"",
         "What starts an execution: \"push\" (default: `cargo xpipeline push` starts it for the exact\n\
-         commit it pushed), \"poll\" (CodePipeline polls the branch) or \"events\" (an EventBridge rule).",
+         commit it pushed), \"poll\" (CodePipeline polls the branch) or \"events\" (EventBridge rules in both\n\
+         accounts, which `cargo xpipeline bootstrap` creates).",
     )
     .one_of(&["push", "poll", "events"], "\"push\""),
     table("artifacts", true, ""),

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::model::execution::permissions::missing_grant;
 use crate::model::execution::{ActionStatus, ActionView, Event, FailedPhase, LogLine, View};
 use crate::model::text::{LogText, count, duration, log_text, one_line, timestamp};
 
@@ -177,6 +178,15 @@ pub fn failure(v: &View) -> Option<String> {
         }
         if let Some(u) = &a.result.url {
             msg.push_str(&format!("\n  see {}", one_line(u)));
+        }
+        // A permission refusal: which grant is missing and which command adds it.
+        if let Some(g) = a
+            .result
+            .error
+            .as_ref()
+            .and_then(|e| missing_grant(&e.message))
+        {
+            msg.push_str(&format!("\n  hint: {}", one_line(&g.to_string())));
         }
     } else if let Some(sum) = line_of(v.outline.status_summary.as_deref()) {
         msg.push_str(&format!(": {sum}"));
@@ -360,6 +370,22 @@ mod tests {
             3.0,
         );
         assert_eq!(failure(&ok), None);
+    }
+
+    #[test]
+    fn a_permission_failure_names_the_missing_grant_and_the_command() {
+        let mut failed = run("Build", "Build", A::Failed, 100.0, 130.0);
+        failed.result.error = Some(ActionError {
+            code: Some("JobFailed".into()),
+            message:
+                "CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::1:role/b"
+                    .into(),
+        });
+        let msg = failure(&View::of(&layout(), &snap(E::Failed, vec![failed]), 140.0)).unwrap();
+        assert!(
+            msg.ends_with("\n  hint: CodeBuild may not assume the build role arn:aws:iam::1:role/b: run `cargo xpipeline bootstrap`, which adds CodeBuildAssumesTheRole to the trust policy of arn:aws:iam::1:role/b; for a resource bootstrap may not change, add the statements `cargo xpipeline policies` prints for it"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -241,3 +241,114 @@ fn the_source_account_must_be_reachable_and_the_flag_named() {
     .stderr_has("--source-profile NAME");
     assert_eq!(writes(&sb), Vec::<String>::new());
 }
+
+/// The executions of `pipeline` that built `commit`.
+fn runs_of(sb: &Sandbox, pipeline: &str, commit: &str) -> Vec<Value> {
+    sb.executions(pipeline)
+        .into_iter()
+        .filter(|e| e["artifactRevisions"][0]["revisionId"] == commit)
+        .collect()
+}
+
+/// A commit made in the source account without `cargo xpipeline push` (as in the console).
+fn commit_in_source(sb: &Sandbox) -> String {
+    let v = sb.control(
+        "POST",
+        "commit",
+        Some(&json!({"account": SA, "repository": "hello", "branch": "main"})),
+    );
+    v["commit"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn with_trigger_events_bootstrap_wires_both_accounts_and_a_branch_update_starts_the_pipeline() {
+    const BUS: &str = "arn:aws:events:eu-west-1:123456789012:event-bus/default";
+    const START_RULE: &str =
+        "arn:aws:events:eu-west-1:123456789012:rule/hello-pipeline-events-start";
+    let sb = Sandbox::start_with_stage_seconds(0.2);
+    empty_accounts(&sb, json!({}));
+    let p = init(&sb, &["--trigger", "events"]);
+
+    let dry = bootstrap(&p, &sb, &["--dry-run"]).success();
+    for wiring in [
+        "role arn:aws:iam::123456789012:role/hello-pipeline-events-start: created",
+        "role arn:aws:iam::222222222222:role/hello-pipeline-events-forward: created",
+        "event bus arn:aws:events:eu-west-1:123456789012:event-bus/default: resource policy: adds SourceAccount222222222222SendsEvents",
+        "rule arn:aws:events:eu-west-1:123456789012:rule/hello-pipeline-events-start: created (enabled): starts the pipeline hello-pipeline on the updates of branch main of hello",
+        "rule arn:aws:events:eu-west-1:123456789012:rule/hello-pipeline-events-start: target arn:aws:codepipeline:eu-west-1:123456789012:hello-pipeline, sent as arn:aws:iam::123456789012:role/hello-pipeline-events-start",
+        "rule arn:aws:events:eu-west-1:222222222222:rule/hello-pipeline-events-forward: created (enabled): forwards to the default event bus of account 123456789012",
+        "rule arn:aws:events:eu-west-1:222222222222:rule/hello-pipeline-events-forward: target arn:aws:events:eu-west-1:123456789012:event-bus/default, sent as arn:aws:iam::222222222222:role/hello-pipeline-events-forward",
+    ] {
+        assert!(
+            dry.stdout.contains(wiring),
+            "dry run lacks {wiring:?}:\n{}",
+            dry.stdout
+        );
+    }
+    assert!(!dry.stderr.contains("does not create"), "{}", dry.stderr);
+
+    bootstrap(&p, &sb, &[]).success();
+    sb.clear_calls();
+    let again = bootstrap(&p, &sb, &[]).success();
+    assert!(
+        again.stdout.starts_with("nothing to change"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(writes(&sb), Vec::<String>::new(), "{}", again.stderr);
+
+    // push: its own git push is the branch update; the forwarded event starts the execution.
+    p.commit_all("the key bootstrap created");
+    let push = p
+        .cmd()
+        .args(["push", "--output", "json"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let doc: Value = serde_json::from_str(&push.stdout).unwrap();
+    assert_eq!(doc["execution"]["status"], "Succeeded", "{}", push.stderr);
+    assert_eq!(doc["execution"]["trigger"], "CloudWatchEvent");
+
+    // A plain branch update in the source account, not through push, starts it too.
+    let moved = commit_in_source(&sb);
+    let runs = runs_of(&sb, "hello-pipeline", &moved);
+    assert_eq!(runs.len(), 1, "{}", sb.log());
+    assert_eq!(
+        runs[0]["trigger"],
+        json!({"triggerType": "CloudWatchEvent", "triggerDetail": START_RULE})
+    );
+
+    // Without the bus's permission the same update starts nothing (silently, as on AWS)...
+    sb.control(
+        "POST",
+        "policy",
+        Some(&json!({"arn": BUS, "document": null})),
+    );
+    let lost = commit_in_source(&sb);
+    assert_eq!(runs_of(&sb, "hello-pipeline", &lost), Vec::<Value>::new());
+    let deliveries = sb.control("GET", "deliveries", None);
+    let last = deliveries.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"], "forward");
+    assert!(
+        last["reason"].as_str().unwrap().contains(&format!(
+            "is not authorized to perform: events:PutEvents on resource: {BUS}"
+        )),
+        "{last}"
+    );
+    // ...and bootstrap puts it back, and only it.
+    let repair = bootstrap(&p, &sb, &[]).success();
+    assert!(
+        repair.stdout.starts_with("bootstrap made 1 change"),
+        "{}",
+        repair.stdout
+    );
+    assert!(
+        repair.stdout.contains(&format!(
+            "event bus {BUS}: resource policy: adds SourceAccount222222222222SendsEvents"
+        )),
+        "{}",
+        repair.stdout
+    );
+    let back = commit_in_source(&sb);
+    assert_eq!(runs_of(&sb, "hello-pipeline", &back).len(), 1);
+}

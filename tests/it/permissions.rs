@@ -65,7 +65,12 @@ fn the_key_policy_without_the_source_role_statement_fails_the_source_action() {
             "permissions required to access the AWS KMS key named {}",
             sc.kms_key_arn
         ))
-        .stderr_has("kms:GenerateDataKey");
+        .stderr_has("kms:GenerateDataKey")
+        // The missing grant named, and the command that adds it.
+        .stderr_has(&format!(
+            "hint: the Source action's role may not use the key {}: run `cargo xpipeline bootstrap`, which adds SourceAccountRoleUsesTheKey to the key policy",
+            sc.kms_key_arn
+        ));
     // The push itself went through: the commit is there, the pipeline could not take it.
     assert!(pushed_head(&sb, &sc, "main").is_some(), "{}", out.stderr);
 }
@@ -93,10 +98,16 @@ fn an_external_id_on_the_service_role_statement_keeps_the_source_action_out() {
     set_document(&sb, &sc.source_role_arn, Some("trust"), &trust);
     p.write("src/lib.rs", "pub fn two() -> u8 { 2 }\n");
     p.commit_all("second commit");
-    let out = push(&p, &sb, &[]).code(3).stderr_has(&format!(
-        "{} is not authorized to perform AssumeRole on role {}",
-        sc.service_role_arn, sc.source_role_arn
-    ));
+    let out = push(&p, &sb, &[])
+        .code(3)
+        .stderr_has(&format!(
+            "{} is not authorized to perform AssumeRole on role {}",
+            sc.service_role_arn, sc.source_role_arn
+        ))
+        .stderr_has(&format!(
+            "hint: {} may not assume {} (CodePipeline sends no external id or MFA): run `cargo xpipeline bootstrap`, which adds ThePipelineAssumesThisRole, without condition, to the trust policy of {}",
+            sc.service_role_arn, sc.source_role_arn, sc.source_role_arn
+        ));
     assert!(!out.stderr.contains("Build/Build"), "{}", out.stderr);
     // (A pipeline created anew with that trust is refused by CreatePipeline with
     // InvalidStructureException, as AWS does: sandbox/test_permissions.py. `push` retries that
@@ -126,7 +137,8 @@ fn a_build_role_without_kms_decrypt_fails_the_build_action() {
         .stderr_has(
             "Build terminated with state: FAILED. Phase: DOWNLOAD_SOURCE, Code: CLIENT_ERROR",
         )
-        .stderr_has("customer master key");
+        .stderr_has("customer master key")
+        .stderr_has("hint: the build role may not decrypt the source artifact with the artifact key (artifacts.kms-key-arn): run `cargo xpipeline bootstrap`, which adds ArtifactKey (kms:Decrypt) to the build role's policy");
 }
 
 #[test]

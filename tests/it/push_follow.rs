@@ -161,7 +161,8 @@ fn with_trigger_events_and_no_rule_push_stops_waiting_and_names_the_cause() {
         .run()
         .code(1)
         .stderr_has("has picked up commit")
-        .stderr_has("EventBridge rule");
+        .stderr_has("EventBridge rule")
+        .stderr_has("`cargo xpipeline bootstrap` creates or repairs that wiring");
     // The push itself happened before the wait.
     assert!(out.stderr.contains("sent "), "{}", out.stderr);
     assert_eq!(sandbox.count("StartPipelineExecution"), 0);

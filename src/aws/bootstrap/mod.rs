@@ -6,6 +6,7 @@
 
 pub mod codebuild;
 pub mod codecommit;
+pub mod events;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -42,6 +43,7 @@ pub struct PipelineClients {
     pub kms: aws_sdk_kms::Client,
     pub s3: aws_sdk_s3::Client,
     pub codebuild: aws_sdk_codebuild::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl PipelineClients {
@@ -56,6 +58,7 @@ impl PipelineClients {
             kms: aws_sdk_kms::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             codebuild: aws_sdk_codebuild::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
         }
     }
 }
@@ -64,6 +67,7 @@ impl PipelineClients {
 pub struct SourceClients {
     pub iam: aws_sdk_iam::Client,
     pub codecommit: aws_sdk_codecommit::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl SourceClients {
@@ -71,6 +75,7 @@ impl SourceClients {
         SourceClients {
             iam: aws_sdk_iam::Client::new(sdk),
             codecommit: aws_sdk_codecommit::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
         }
     }
 }

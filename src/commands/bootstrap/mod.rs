@@ -20,14 +20,10 @@ pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";
 
 pub fn run(args: &BootstrapArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     let reach = reach(args, cfg)?;
-    match cfg.pipeline.trigger {
-        Trigger::Poll => ui.warn(
+    if cfg.pipeline.trigger == Trigger::Poll {
+        ui.warn(
             "pipeline.trigger = \"poll\": AWS stops polling a pipeline that has not run for 30 days (`status` shows when); \"events\" is the reliable trigger across accounts",
-        ),
-        Trigger::Events => ui.warn(
-            "pipeline.trigger = \"events\": bootstrap does not create the EventBridge rules and the event bus permission yet; create them by hand, or use trigger = \"push\"",
-        ),
-        Trigger::Push => {}
+        );
     }
     let report = aws::block_on(bootstrap(args.dry_run, reach, settings, cfg, ui))??;
     ui.result(&report)

@@ -2,13 +2,16 @@
 //! policies (a policy naming a role fails until the role exists), then the key (it is named
 //! by the role policies), the roles' own policies, the bucket, the build project and the
 //! repository. Each step reads first and writes only what differs; with --dry-run it writes
-//! nothing and tells what it would write.
+//! nothing and tells what it would write. With trigger = "events", the EventBridge wiring
+//! comes last (steps/events.rs).
+
+mod events;
 
 use serde_json::Value;
 
 use crate::aws::bootstrap::{self as ops, codebuild, codecommit, iam, kms, s3};
 use crate::aws::retry::Retrying;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Trigger};
 use crate::error::{Error, Result};
 use crate::model::bootstrap::{Change, Manual, Report, Side};
 use crate::model::build;
@@ -85,7 +88,12 @@ impl<'u> Run<'u> {
         // 4. The bucket, 5. the build project, 6. the repository.
         self.bucket(&docs).await?;
         self.project().await?;
-        self.repository().await
+        self.repository().await?;
+        // 7. trigger = "events": the bus permission and the rules in both accounts.
+        if self.cfg.pipeline.trigger == Trigger::Events {
+            self.events().await?;
+        }
+        Ok(())
     }
 
     fn documents(&self) -> Policies {

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod events;
+pub mod permissions;
 pub mod report;
 pub mod snapshot;
 pub mod status;

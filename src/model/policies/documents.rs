@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::{Document, Kind, Policies};
-use crate::config::Config;
+use crate::config::{Config, Trigger};
 use crate::model::arn::partition_of;
 
 /// The inline policy bootstrap puts on each role it manages.
@@ -384,6 +384,15 @@ pub fn render(cfg: &Config, build_role: &str) -> Policies {
             purpose: "git push of the configured branch only.".into(),
             document: policy(vec![git_push, git_read]),
         });
+    }
+    if cfg.pipeline.trigger == Trigger::Events {
+        let (pipeline_side, source_side) = super::events::documents(cfg);
+        let first_source = docs
+            .iter()
+            .position(|d| d.account == *sa && d.account != *pa);
+        let at = first_source.unwrap_or(docs.len());
+        docs.splice(at..at, pipeline_side);
+        docs.extend(source_side);
     }
     Policies {
         pipeline_account: pa.clone(),

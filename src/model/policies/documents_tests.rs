@@ -1,6 +1,5 @@
 //! Tests of the policy documents: the golden files (snapshots/) and the properties each
 //! document must keep.
-
 use super::*;
 
 fn cfg(extra: &str) -> Config {
@@ -16,6 +15,12 @@ fn cfg(extra: &str) -> Config {
 
 fn rendered(extra: &str) -> Policies {
     let c = cfg(extra);
+    render(&c, &build_role_arn(&c))
+}
+
+fn events() -> Policies {
+    let mut c = cfg("");
+    c.pipeline.trigger = Trigger::Events;
     render(&c, &build_role_arn(&c))
 }
 
@@ -43,6 +48,8 @@ fn golden_documents() {
         let json = serde_json::to_string_pretty(&rendered(extra)).unwrap();
         insta::assert_snapshot!(name, json);
     }
+    let json = serde_json::to_string_pretty(&events()).unwrap();
+    insta::assert_snapshot!("policies_trigger_events", json);
 }
 
 #[test]
@@ -168,9 +175,14 @@ fn least_privilege_holds_for_every_document() {
     for p in [
         rendered(""),
         rendered("\n[push]\nrole-arn = \"arn:aws:iam::222222222222:role/pusher\"\n"),
+        events(),
     ] {
         for d in &p.documents {
-            for s in d.document["Statement"].as_array().unwrap() {
+            let Some(statements) = d.document["Statement"].as_array() else {
+                assert_eq!(d.kind, Kind::EventRule, "{}", d.attach_to);
+                continue;
+            };
+            for s in statements {
                 let sid = s["Sid"].as_str().expect("every statement has a Sid");
                 if s["Effect"] == "Deny" || sid == DELEGATION_SID {
                     continue;

@@ -4,8 +4,10 @@
 //!
 //! documents.rs  every document, statement by statement (each statement named by its Sid)
 //! merge.rs      our statements merged into a live policy by Sid, the others kept as they are
+//! events.rs     the EventBridge wiring of trigger = "events": rules, their roles, the bus policy
 
 mod documents;
+pub mod events;
 mod merge;
 
 use std::fmt;
@@ -16,14 +18,10 @@ use serde_json::Value;
 pub use documents::{
     BUCKET_RETIRED_SIDS, ROLE_POLICY_NAME, build_role_arn, key_alias, render, unknown_key_arn,
 };
-pub use merge::{Merged, merge};
+pub use merge::{Merged, equivalent, merge};
 
 /// What a document is, and so what bootstrap does with it. The names are the JSON `kind`s
 /// (`keyPolicy`, ...), which read better whole.
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the JSON kinds are keyPolicy, bucketPolicy, ..."
-)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
@@ -38,6 +36,11 @@ pub enum Kind {
     RolePolicy,
     /// For whoever runs `push`: printed only, bootstrap attaches it to no one.
     IdentityPolicy,
+    /// The resource policy of the pipeline account's default event bus: bootstrap adds or
+    /// corrects this statement with PutPermission.
+    EventBusPolicy,
+    /// An EventBridge rule and its target (not a policy: what PutRule and PutTargets take).
+    EventRule,
 }
 
 /// One policy document and where it goes.
