@@ -25,7 +25,7 @@ use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
 use crate::ui::progress::{TransferBar, summary_line};
-use crate::ui::{self, Ui};
+use crate::ui::{self, Ui, verbose};
 
 pub fn run(
     args: &PushArgs,
@@ -210,10 +210,27 @@ async fn git_push_with_progress(
     ));
     let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::start);
     let reporter = bar.clone();
+    let show_requests = ui.verbose > 0 && !ui.quiet;
     let pushed = tokio::task::spawn_blocking(move || {
-        let mut on_progress = |t: Transfer| {
-            if let Some(bar) = &reporter {
-                bar.show(t);
+        let mut on_progress = |t: Transfer| match t {
+            Transfer::Request {
+                method,
+                url,
+                elapsed,
+                failure,
+            } => {
+                if show_requests {
+                    let line = verbose::git_line(method, &url, elapsed, failure.as_deref());
+                    match &reporter {
+                        Some(bar) => bar.println(&line),
+                        None => verbose::print_line(&line),
+                    }
+                }
+            }
+            t => {
+                if let Some(bar) = &reporter {
+                    bar.show(t);
+                }
             }
         };
         git_push::push(&request, &credentials, &mut on_progress)

@@ -128,8 +128,18 @@ pub enum Change {
 }
 
 /// Progress of the pack being built and sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transfer {
+    /// One HTTP request of the transfer ended: the ref advertisement (GET) or the pack (POST).
+    /// libgit2 does not tell the status of a request that succeeded, only that it did.
+    Request {
+        method: &'static str,
+        /// The URL without credentials (they never are in it).
+        url: String,
+        elapsed: Duration,
+        /// Why it failed, when it did.
+        failure: Option<String>,
+    },
     Packing {
         done: usize,
         total: usize,
@@ -232,9 +242,16 @@ pub fn push(
     let mut remote = repo
         .remote_anonymous(&req.target.endpoint.url)
         .map_err(|e| git_failure(&e, req))?;
-    let mut conn = remote
-        .connect_auth(Direction::Push, Some(callbacks(creds)), Some(proxy()))
-        .map_err(|e| git_failure(&e, req))?;
+    let base = req.target.endpoint.url.trim_end_matches('/').to_owned();
+    let asked = Instant::now();
+    let connected = remote.connect_auth(Direction::Push, Some(callbacks(creds)), Some(proxy()));
+    progress(Transfer::Request {
+        method: "GET",
+        url: format!("{base}/info/refs?service=git-receive-pack"),
+        elapsed: asked.elapsed(),
+        failure: connected.as_ref().err().map(|e| e.message().to_owned()),
+    });
+    let mut conn = connected.map_err(|e| git_failure(&e, req))?;
     let remote_oid = conn
         .list()
         .map_err(|e| git_failure(&e, req))?
@@ -292,9 +309,15 @@ pub fn push(
         opts.remote_callbacks(cbs)
             .proxy_options(proxy())
             .packbuilder_parallelism(0);
-        conn.remote()
-            .push(&[refspec.as_str()], Some(&mut opts))
-            .map_err(|e| git_failure(&e, req))?;
+        let asked = Instant::now();
+        let pushed = conn.remote().push(&[refspec.as_str()], Some(&mut opts));
+        (progress.borrow_mut())(Transfer::Request {
+            method: "POST",
+            url: format!("{base}/git-receive-pack"),
+            elapsed: asked.elapsed(),
+            failure: pushed.as_ref().err().map(|e| e.message().to_owned()),
+        });
+        pushed.map_err(|e| git_failure(&e, req))?;
     }
     if let Some(why) = rejected {
         return Err(Error::op_hint(

@@ -26,6 +26,8 @@ impl TransferBar {
     pub fn show(&self, t: Transfer) {
         let bar = &self.0;
         match t {
+            // Not drawn: `-v` shows each request as a line (`ui::verbose::git_line`).
+            Transfer::Request { .. } => {}
             Transfer::Packing { done, total } => {
                 bar.set_prefix("packing");
                 bar.set_length(total as u64);
@@ -43,6 +45,11 @@ impl TransferBar {
                 ));
             }
         }
+    }
+
+    /// A line above the bar.
+    pub fn println(&self, line: &str) {
+        self.0.println(line);
     }
 
     pub fn finish(self) {

@@ -37,6 +37,30 @@ impl fmt::Display for CallLine<'_> {
     }
 }
 
+/// The `-v` line of one HTTP request of the git transfer:
+/// `git: POST https://host/v1/repos/r/git-receive-pack: ok in 210 ms`.
+pub fn git_line(
+    method: &str,
+    url: &str,
+    elapsed: std::time::Duration,
+    failure: Option<&str>,
+) -> String {
+    let outcome = match failure {
+        None => "ok".to_owned(),
+        Some(why) => format!("failed ({})", crate::model::text::one_line(why)),
+    };
+    format!(
+        "git: {method} {}: {outcome} in {} ms",
+        crate::model::text::one_line(url),
+        elapsed.as_millis()
+    )
+}
+
+/// Print a `-v` line on stderr.
+pub fn print_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The sink for `aws::sdk_config`: with `-v` (and not `-q`) each call as a line on stderr.
 pub fn call_sink(verbose: u8, quiet: bool) -> CallSink {
     if verbose == 0 || quiet {

@@ -77,6 +77,63 @@ fn v_prints_one_line_per_aws_call_matching_the_sandbox_log() {
     );
     // The git transfer is not an AWS API call; the results stay on stdout.
     assert!(!out.stdout.contains("aws: "), "{}", out.stdout);
+    // Its two HTTP requests get a line each: the ref advertisement and the pack.
+    let repo = format!("{}/v1/repos/{}", sb.endpoint(), sc.repository);
+    let git: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("git: "))
+        .collect();
+    assert_eq!(git.len(), 2, "{}", out.stderr);
+    assert!(
+        git[0].starts_with(&format!(
+            "git: GET {repo}/info/refs?service=git-receive-pack: ok in "
+        )),
+        "{}",
+        git[0]
+    );
+    assert!(
+        git[1].starts_with(&format!("git: POST {repo}/git-receive-pack: ok in ")),
+        "{}",
+        git[1]
+    );
+    assert!(!out.stdout.contains("git: "), "{}", out.stdout);
+}
+
+#[test]
+fn a_git_request_that_fails_is_one_line_saying_why() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    // Nothing listens on port 9: the ref advertisement fails.
+    let out = p
+        .cmd()
+        .args(["-v", "push", "--git-endpoint", "http://127.0.0.1:9"])
+        .envs(sb.env())
+        .run()
+        .code(1);
+    let git: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("git: "))
+        .collect();
+    assert_eq!(git.len(), 1, "{}", out.stderr);
+    assert!(
+        git[0].starts_with(&format!(
+            "git: GET http://127.0.0.1:9/v1/repos/{}/info/refs?service=git-receive-pack: failed (",
+            sc.repository
+        )),
+        "{}",
+        git[0]
+    );
+    // Without -v, no such line.
+    let out = p
+        .cmd()
+        .args(["push", "--git-endpoint", "http://127.0.0.1:9"])
+        .envs(sb.env())
+        .run()
+        .code(1);
+    assert!(!out.stderr.contains("git: "), "{}", out.stderr);
 }
 
 #[test]
