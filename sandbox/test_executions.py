@@ -223,3 +223,18 @@ def test_commit_id_overrides_take_commit_ids_not_refs(sandbox, scenario):
     assert short in ids and ref not in ids and len(ids) == 2  # with CreatePipeline's
     page = cp.list_pipeline_executions(pipelineName=name, maxResults=1)
     assert len(page["pipelineExecutionSummaries"]) == 1 and page["nextToken"]
+
+
+def test_polling_disabled_by_aws_shows_in_get_pipeline_and_stops_polling(sandbox, scenario):
+    d, _ = push_to_source(sandbox, scenario)
+    cp, name = _create(sandbox, scenario, poll=True)
+    assert "pollingDisabledAt" not in cp.get_pipeline(name=name)["metadata"]
+    sandbox.ctl("polling-disabled", {"pipeline": name, "at": 1767323045})
+    meta = cp.get_pipeline(name=name)["metadata"]
+    assert meta["pollingDisabledAt"].timestamp() == 1767323045
+    # As on AWS, a branch update no longer starts the pipeline.
+    add_commit(d, "moved")
+    creds = sandbox.assume(scenario["source_role_arn"])
+    sandbox.git(d, "push", sandbox.url(scenario["repository"]), "main", header=sandbox.git_auth_header(creds, scenario["repository"]))
+    summaries = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert [s["trigger"]["triggerType"] for s in summaries] == ["CreatePipeline"]

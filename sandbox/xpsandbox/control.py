@@ -289,6 +289,12 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         key = (q.get("account") or PIPELINE_ACCOUNT, q.get("region") or DEFAULT_REGION, pipeline)
         advance_all()
         return "200 OK", [render_execution(e) for e in STATE.executions.get(key, [])]
+    if route == "polling-disabled" and method == "POST":
+        # What AWS does to a polling pipeline inactive for 30 days (pollingDisabledAt).
+        account = body.get("account") or PIPELINE_ACCOUNT
+        with STATE.lock:
+            STATE.polling_disabled[(account, body["pipeline"])] = float(body.get("at") or time.time())
+        return "200 OK", {"pipeline": body["pipeline"], "account": account}
     if route == "policy":
         return "200 OK", policy_route(method, q, body)
     from .event_routing import dispatch as event_routes  # CodeCommit events: event_routing.py

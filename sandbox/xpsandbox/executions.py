@@ -506,6 +506,8 @@ def poll_for_source_changes(force: bool = False) -> None:
     STATE.last_poll = now
     for account, region, backend in list(codepipeline_backends.iter_backends()):
         for name, cp in list(backend.pipelines.items()):
+            if (account, name) in STATE.polling_disabled:
+                continue  # AWS stopped polling it: a branch update starts nothing
             for stage in cp.pipeline.get("stages", []):
                 for action in stage.get("actions", []):
                     if not _is_codecommit_source(action):
@@ -790,7 +792,13 @@ def _epoch_times(obj: dict[str, Any]) -> None:
 def get_pipeline(self: CodePipelineResponse) -> str:
     with STATE.lock:
         out = json.loads(_orig_get_pipeline(self))
-        _epoch_times(out.get("metadata") or {})
+        meta = out.get("metadata") or {}
+        _epoch_times(meta)
+        disabled = STATE.polling_disabled.get((self.current_account, (out.get("pipeline") or {}).get("name")))
+        if disabled is not None:
+            # AWS sets it on a polling pipeline inactive for 30 days; /_sandbox/polling-disabled
+            # stands in for the 30 days.
+            meta["pollingDisabledAt"] = _ts(disabled)
         return json.dumps(out)
 
 

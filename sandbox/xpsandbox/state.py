@@ -35,6 +35,8 @@ class State:
     # (account, region, pipeline, action) -> last branch head seen by polling
     poll_seen: dict[tuple[str, str, str, str], str | None] = field(default_factory=dict)
     last_poll: float = 0.0
+    # (account, pipeline) -> epoch seconds: AWS turned polling off (pollingDisabledAt)
+    polling_disabled: dict[tuple[str, str], float] = field(default_factory=dict)
     # access key id of an STS session -> {"mfa": bool}: how AssumeRole issued it (iam_store.py)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # CodeBuild builds of pipeline actions (builds.py): build id -> Build
@@ -59,6 +61,7 @@ class State:
             self.interfere.clear()
             self.poll_seen.clear()
             self.sessions.clear()
+            self.polling_disabled.clear()
             self.builds.clear()
             self.build_scripts.clear()
             self.log_page = 100

@@ -27,6 +27,13 @@ impl fmt::Display for Report {
             write!(f, ": {r}@{b}")?;
         }
         writeln!(f)?;
+        if let Some(at) = &p.polling_disabled_at {
+            writeln!(
+                f,
+                "  polling disabled by AWS since {at} (inactive for 30 days): a push no longer starts it; \
+                 set pipeline.trigger = \"events\" (then `cargo xpipeline bootstrap`) or \"push\""
+            )?;
+        }
         match &p.declared_by {
             Some(d) => writeln!(f, "  declared by {d}")?,
             None => writeln!(
@@ -106,6 +113,7 @@ mod tests {
                 source_account: "222222222222".into(),
                 repository: Some("hello".into()),
                 branch: Some("main".into()),
+                polling_disabled_at: None,
                 declared_by: Some(
                     DeclaredBy::parse("5d8e9c1a0b2f5d8e9c1a0b2f5d8e9c1a0b2f5d8e")
                         .on("main", Some(Reach::OnBranch)),
@@ -166,5 +174,20 @@ Recent executions
             r.to_string()
                 .ends_with("Recent executions\n  none yet: `cargo xpipeline push` starts one")
         );
+    }
+
+    #[test]
+    fn polling_disabled_by_aws_is_said_with_what_to_do() {
+        let mut r = report();
+        assert!(!r.to_string().contains("polling disabled"));
+        r.pipeline.polling_disabled_at = Some("2026-01-02T03:04:05Z".into());
+        let text = r.to_string();
+        assert!(
+            text.contains(
+                "  polling disabled by AWS since 2026-01-02T03:04:05Z (inactive for 30 days)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("pipeline.trigger = \"events\""), "{text}");
     }
 }

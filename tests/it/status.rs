@@ -134,6 +134,34 @@ fn status_text_lists_stages_and_recent_executions() {
 }
 
 #[test]
+fn polling_disabled_by_aws_shows_in_text_and_json() {
+    let sandbox = Sandbox::start();
+    let (p, _) = pipeline(&sandbox);
+    let out = status(&p, &sandbox, &[]).success();
+    assert!(!out.stdout.contains("polling disabled"), "{}", out.stdout);
+    // What AWS does to a polling pipeline inactive for 30 days.
+    sandbox.control(
+        "POST",
+        "polling-disabled",
+        Some(&serde_json::json!({"pipeline": PIPELINE, "at": 1_767_323_045})),
+    );
+    let out = status(&p, &sandbox, &[]).success();
+    assert!(
+        out.stdout
+            .contains("polling disabled by AWS since 2026-01-02T03:04:05Z (inactive for 30 days)"),
+        "{}",
+        out.stdout
+    );
+    let json: Value =
+        serde_json::from_str(&status(&p, &sandbox, &["--output", "json"]).success().stdout)
+            .unwrap();
+    assert_eq!(
+        json["pipeline"]["pollingDisabledAt"],
+        "2026-01-02T03:04:05Z"
+    );
+}
+
+#[test]
 fn watch_follows_the_execution_to_succeeded_and_exits_0() {
     let sandbox = Sandbox::start();
     let (p, commit) = pipeline(&sandbox);

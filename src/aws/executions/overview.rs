@@ -101,6 +101,10 @@ fn report(
             .to_owned(),
         repository: conf("RepositoryName"),
         branch: conf("BranchName"),
+        polling_disabled_at: pipeline
+            .metadata()
+            .and_then(|m| m.polling_disabled_at())
+            .map(|t| timestamp(t.as_secs_f64())),
         declared_by: None,
     };
     let stages = state

@@ -40,6 +40,10 @@ pub struct PipelineInfo {
     pub repository: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// When AWS turned polling off (a polling pipeline inactive for 30 days): a branch update
+    /// no longer starts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polling_disabled_at: Option<String>,
     /// The commit whose xpipeline.toml the pipeline holds (its xpipeline-declared-by tag).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared_by: Option<DeclaredBy>,
