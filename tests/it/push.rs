@@ -1,13 +1,14 @@
 //! `cargo xpipeline push` against the sandbox: the git push with assumed-role credentials,
 //! its refusals and their messages, and that nothing secret is left behind.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use crate::support::Project;
-use crate::support::sandbox::{Sandbox, Scenario};
+use crate::support::sandbox::{
+    Sandbox, Scenario, assume_role, body_of as body, credentials_env, raw_http as http,
+};
 
 /// xpipeline.toml for the seeded scenario; `extra` is appended (e.g. a [push] table).
 fn config(sc: &Scenario, repository: &str, extra: &str) -> String {
@@ -33,24 +34,6 @@ fn push(p: &Project, sb: &Sandbox, args: &[&str]) -> crate::support::Output {
         .args(args)
         .envs(sb.env())
         .run()
-}
-
-/// The AWS_* variables that make the binary use the credentials of an AssumeRole answer.
-fn credentials_env(assume_role_xml: &str) -> [(String, String); 3] {
-    [
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            tag(assume_role_xml, "AccessKeyId"),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            tag(assume_role_xml, "SecretAccessKey"),
-        ),
-        (
-            "AWS_SESSION_TOKEN".to_owned(),
-            tag(assume_role_xml, "SessionToken"),
-        ),
-    ]
 }
 
 /// The commit at `main` of the scenario's repository in the source account, if any.
@@ -519,47 +502,4 @@ fn assumed_roles(sb: &Sandbox) -> Vec<serde_json::Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-/// AssumeRole straight against the sandbox (moto checks no signature), as the pipeline account.
-fn assume_role(sb: &Sandbox, role_arn: &str, seconds: u32) -> String {
-    let form = format!(
-        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=test&DurationSeconds={seconds}&RoleArn={}",
-        role_arn.replace(':', "%3A").replace('/', "%2F")
-    );
-    let resp = http(
-        &sb.endpoint(),
-        "POST",
-        "/",
-        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n",
-        &form,
-    );
-    assert!(resp.contains("<AccessKeyId>"), "AssumeRole failed: {resp}");
-    resp
-}
-
-fn tag(xml: &str, name: &str) -> String {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).expect(name) + open.len();
-    let end = start + xml[start..].find('<').unwrap();
-    xml[start..end].to_owned()
-}
-
-/// One HTTP/1.0 request to the sandbox; the whole response, headers included.
-fn http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(host).expect("the sandbox listens");
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
-fn body(resp: &str) -> &str {
-    resp.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }

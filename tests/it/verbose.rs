@@ -2,11 +2,10 @@
 //! sandbox's own log of the requests it received; `-vv` with `RUST_LOG=trace` shows the SDK's
 //! tracing and not one of the secrets the sandbox issued.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use crate::support::Project;
-use crate::support::sandbox::{Call, Sandbox, Scenario};
+use crate::support::sandbox::{
+    Call, Sandbox, Scenario, assume_role, body_of, raw_http, xml_tag as tag,
+};
 
 fn project(sc: &Scenario) -> Project {
     let p = Project::new("verbose-app", "main");
@@ -195,7 +194,7 @@ fn vv_with_rust_log_trace_shows_the_sdk_tracing_and_no_secret() {
         "arn:aws:iam::{}:role/xpipeline-demo-developer",
         sc.pipeline_account
     );
-    let base = assume_role(&sb, &developer);
+    let base = assume_role(&sb, &developer, 3600);
     let out = p
         .cmd()
         .args(["-vv", "push"])
@@ -265,47 +264,6 @@ fn has_git_password(text: &str) -> bool {
     })
 }
 
-/// AssumeRole straight against the sandbox (moto checks no signature), as the pipeline account.
-fn assume_role(sb: &Sandbox, role_arn: &str) -> String {
-    let form = format!(
-        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=ci&DurationSeconds=3600&RoleArn={}",
-        role_arn.replace(':', "%3A").replace('/', "%2F")
-    );
-    let resp = http(
-        &sb.endpoint(),
-        "POST",
-        "/",
-        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n",
-        &form,
-    );
-    assert!(resp.contains("<AccessKeyId>"), "AssumeRole failed: {resp}");
-    resp
-}
-
-fn tag(xml: &str, name: &str) -> String {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).expect(name) + open.len();
-    let end = start + xml[start..].find('<').unwrap();
-    xml[start..end].to_owned()
-}
-
 fn http_get(endpoint: &str, path: &str) -> String {
-    http(endpoint, "GET", path, "", "")
-}
-
-/// One HTTP/1.0 request to the sandbox; the body of the answer.
-fn http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
-    let host = endpoint.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).expect("the sandbox listens");
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
+    body_of(&raw_http(endpoint, "GET", path, "", "")).to_owned()
 }

@@ -489,3 +489,59 @@ impl Drop for Sandbox {
         }
     }
 }
+
+/// One HTTP/1.0 request to `endpoint`; the whole response, headers included.
+pub fn raw_http(endpoint: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(host).expect("the sandbox listens");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The body of a `raw_http` response.
+pub fn body_of(resp: &str) -> &str {
+    resp.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// AssumeRole straight against the sandbox as the pipeline account's "testing" key (its
+/// signature is not checked); the AssumeRole answer (XML).
+pub fn assume_role(sb: &Sandbox, role_arn: &str, seconds: u32) -> String {
+    let form = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=test&DurationSeconds={seconds}&RoleArn={}",
+        role_arn.replace(':', "%3A").replace('/', "%2F")
+    );
+    let resp = raw_http(
+        &sb.endpoint(),
+        "POST",
+        "/",
+        "Content-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n",
+        &form,
+    );
+    assert!(resp.contains("<AccessKeyId>"), "AssumeRole failed: {resp}");
+    resp
+}
+
+/// The text of the first `<name>` element of `xml`.
+pub fn xml_tag(xml: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).expect(name) + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_owned()
+}
+
+/// The AWS_* variables that make the binary use the credentials of an AssumeRole answer.
+pub fn credentials_env(assume_role_xml: &str) -> [(String, String); 3] {
+    [
+        ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
+        ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+        ("AWS_SESSION_TOKEN", "SessionToken"),
+    ]
+    .map(|(var, tag)| (var.to_owned(), xml_tag(assume_role_xml, tag)))
+}
