@@ -243,8 +243,13 @@ pub fn push(
         .remote_anonymous(&req.target.endpoint.url)
         .map_err(|e| git_failure(&e, req))?;
     let base = req.target.endpoint.url.trim_end_matches('/').to_owned();
+    let signed_for = origin(&req.target.endpoint.url);
     let asked = Instant::now();
-    let connected = remote.connect_auth(Direction::Push, Some(callbacks(creds)), Some(proxy()));
+    let connected = remote.connect_auth(
+        Direction::Push,
+        Some(callbacks(creds, signed_for)),
+        Some(proxy()),
+    );
     progress(Transfer::Request {
         method: "GET",
         url: format!("{base}/info/refs?service=git-receive-pack"),
@@ -290,7 +295,7 @@ pub fn push(
     let mut sent = (0usize, 0usize);
     let progress = RefCell::new(progress);
     {
-        let mut cbs = callbacks(creds);
+        let mut cbs = callbacks(creds, signed_for);
         cbs.push_update_reference(|name, status| {
             if let Some(why) = status {
                 rejected = Some(format!("{name}: {why}"));
@@ -333,10 +338,21 @@ pub fn push(
 
 /// The credentials callback: the signed password once; a second request means it was
 /// refused, and asking again would only loop.
-fn callbacks(creds: &GitCredentials) -> RemoteCallbacks<'_> {
+/// The credentials callback: the signed credentials, once, and only for `signed_for` (the
+/// `scheme://host[:port]` they were signed for). libgit2 follows a redirect of the first
+/// request to any host and asks again there: that host gets nothing.
+fn callbacks<'a>(creds: &'a GitCredentials, signed_for: &'a str) -> RemoteCallbacks<'a> {
     let mut cbs = RemoteCallbacks::new();
     let mut asked = false;
-    cbs.credentials(move |_url, _user, allowed| {
+    cbs.credentials(move |url, _user, allowed| {
+        let asking = origin(url);
+        if asking != signed_for {
+            return Err(git2::Error::new(
+                ErrorCode::Auth,
+                ErrorClass::Http,
+                format!("{REDIRECTED}{}", asking.split_once("://").map_or(asking, |(_, h)| h)),
+            ));
+        }
         if asked {
             return Err(git2::Error::new(
                 ErrorCode::Auth,
@@ -358,6 +374,16 @@ fn callbacks(creds: &GitCredentials) -> RemoteCallbacks<'_> {
     cbs
 }
 
+/// `scheme://host[:port]` of a URL, lower-cased; the URL itself when it has no scheme.
+fn origin(url: &str) -> &str {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url;
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &url[..scheme.len() + 3 + end]
+}
+
+const REDIRECTED: &str = "redirected to another host: ";
 const REFUSED_CREDENTIALS: &str = "the git endpoint refused the signed credentials";
 
 /// Proxy settings from git config and the environment, as git does.
@@ -375,6 +401,16 @@ fn git_failure(e: &git2::Error, req: &Request) -> Error {
         .and_then(|(_, s)| s.trim().parse::<u16>().ok());
     if msg.starts_with(REFUSED_CREDENTIALS) {
         return http_failure(401, req);
+    }
+    if let Some(other) = msg.strip_prefix(REDIRECTED) {
+        let endpoint = &req.target.endpoint;
+        return Error::op_hint(
+            format!(
+                "the git endpoint {} (from {}) redirected to {other}: the signed credentials were not sent there (they are valid only for {}), and nothing was pushed",
+                endpoint.url, endpoint.origin, endpoint.host
+            ),
+            "point --git-endpoint (or source.git-endpoint) at the CodeCommit endpoint itself; a proxy in the way goes in HTTPS_PROXY, not in the endpoint",
+        );
     }
     if let Some(status) = status {
         return http_failure(status, req);
@@ -464,6 +500,23 @@ pub fn http_failure(status: u16, req: &Request) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_of_a_url_is_scheme_host_and_port() {
+        assert_eq!(
+            origin("https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/r"),
+            "https://git-codecommit.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:9/v1/repos/r?x"),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(origin("http://other:8080"), "http://other:8080");
+        assert_ne!(
+            origin("http://127.0.0.1:9/a"),
+            origin("http://127.0.0.1:10/a")
+        );
+    }
     use crate::git::endpoint;
 
     fn request(skew: Option<i64>) -> Request {

@@ -16,6 +16,7 @@ mod plan;
 mod policies;
 mod push;
 mod push_follow;
+mod redirect;
 mod sandbox_fixture;
 mod settings;
 mod snapshots;
