@@ -45,12 +45,6 @@ pub enum Error {
     /// The followed pipeline execution ended other than Succeeded.
     #[error("{0}")]
     Pipeline(String),
-
-    /// A command whose issue has not landed yet.
-    #[error(
-        "`cargo xpipeline {0}` is not implemented yet (xpipeline.toml was loaded and is valid)"
-    )]
-    NotImplemented(&'static str),
 }
 
 impl Error {
@@ -83,7 +77,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) => EXIT_USAGE,
-            Error::Io { .. } | Error::Operation { .. } | Error::NotImplemented(_) => EXIT_FAILURE,
+            Error::Io { .. } | Error::Operation { .. } => EXIT_FAILURE,
             Error::Pipeline(_) => EXIT_PIPELINE,
         }
     }
@@ -111,7 +105,6 @@ mod tests {
         assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::op("x").exit_code(), 1);
         assert_eq!(Error::Pipeline("x".into()).exit_code(), 3);
-        assert_eq!(Error::NotImplemented("plan").exit_code(), 1);
         assert_eq!(Error::Config(Diagnostics::default()).exit_code(), 2);
     }
 
