@@ -111,3 +111,27 @@ fn invalid_utf8_and_binary_content_are_refused_with_the_position() {
     refused(&p, &["status"])
         .stderr_has("xpipeline.toml:4:11: a NUL byte: this is a binary file, not TOML text");
 }
+
+#[test]
+fn a_900_kb_value_prints_one_line_per_problem_not_a_megabyte() {
+    let p = Project::new("demo-app", "main");
+    let text = valid_config("111111111111", "222222222222", "eu-west-1").replacen(
+        "name = \"demo-app-pipeline\"",
+        &format!("name = \"{}\"", "n".repeat(900_000)),
+        1,
+    );
+    p.write("xpipeline.toml", &text);
+    let out = refused(&p, &["status"]).stderr_has("xpipeline.toml:2:8: pipeline.name must be");
+    assert!(
+        out.stderr.len() < 1500,
+        "{} bytes:\n{}",
+        out.stderr.len(),
+        out.stderr
+    );
+    assert!(out.stderr.contains("…"), "{}", out.stderr);
+    assert!(
+        out.stderr.lines().all(|l| l.chars().count() <= 340),
+        "{}",
+        out.stderr
+    );
+}
