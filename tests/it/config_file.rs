@@ -135,3 +135,54 @@ fn a_900_kb_value_prints_one_line_per_problem_not_a_megabyte() {
         out.stderr
     );
 }
+
+#[test]
+fn escape_sequences_in_keys_values_and_source_lines_reach_no_terminal() {
+    let p = Project::new("demo-app", "main");
+    let valid = valid_config("111111111111", "222222222222", "eu-west-1");
+    let no_escape = |out: &Output| {
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "a control byte reached the terminal:\n{text:?}"
+            );
+        }
+    };
+    // A key written with TOML escapes: the parsed key holds ESC and BEL.
+    p.write(
+        "xpipeline.toml",
+        &valid.replacen(
+            "[pipeline]\n",
+            "[pipeline]\n\"\\u001b]0;pwned\\u0007\\u001b[2J\" = 1\n",
+            1,
+        ),
+    );
+    let out = refused(&p, &["status"]);
+    no_escape(&out);
+    assert!(
+        out.stderr
+            .contains("unknown key `^[]0;pwned^G^[[2J` in [pipeline]"),
+        "{}",
+        out.stderr
+    );
+    // A value holding them (TOML escapes): quoted escaped.
+    p.write(
+        "xpipeline.toml",
+        &valid.replacen("\"demo-app-pipeline\"", "\"\\u001b[2Jdemo\"", 1),
+    );
+    let out = refused(&p, &["status"]);
+    no_escape(&out);
+    assert!(
+        out.stderr.contains("found \"\\u{1b}[2Jdemo\""),
+        "{}",
+        out.stderr
+    );
+    // Raw ESC bytes in the file: invalid TOML, the source line shown escaped.
+    p.write(
+        "xpipeline.toml",
+        &valid.replacen("\"demo-app-pipeline\"", "\"\u{1b}]0;pwned\u{7}x\"", 1),
+    );
+    let out = refused(&p, &["status"]).stderr_has("invalid TOML");
+    no_escape(&out);
+    assert!(out.stderr.contains("\"^[]0;pwned^Gx\""), "{}", out.stderr);
+}
