@@ -202,6 +202,9 @@ pub struct PushArgs {
     /// Stop after the git push; do not follow the pipeline execution
     #[arg(long)]
     pub no_watch: bool,
+    /// Start a new execution even when one already built this commit
+    #[arg(long)]
+    pub rebuild: bool,
     /// Show what would happen; change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -159,13 +159,14 @@ fn at_commit(
         ))
     })?;
     let shown = format!("{}@{}", rel.display(), short_commit(commit));
-    let text = commit::file_at(repo, commit, &rel)?.ok_or_else(|| {
+    let bytes = commit::file_at(repo, commit, &rel, config::read::MAX_BYTES)?.ok_or_else(|| {
         Error::usage(format!(
             "commit {short} ({label}) has no {rel}: push and plan --commit apply the xpipeline.toml a commit holds, and this one holds none\n  hint: commit it first (git add {rel} && git commit), or pass --config PATH to use a file as it is on disk",
             short = short_commit(commit),
             rel = rel.display()
         ))
     })?;
+    let text = config::read::text(bytes, &shown)?;
     let config = config::parse(&text, &shown, path.clone()).map_err(Error::Config)?;
     let work_tree = match work_tree {
         true => compare(repo, commit, &rel, &path),
@@ -183,7 +184,7 @@ fn at_commit(
 
 /// How the working-tree file at `path` compares with the one `commit` holds at `rel`.
 fn compare(repo: &Repository, commit: &str, rel: &Path, path: &Path) -> Committed {
-    let committed = match commit::file_at(repo, commit, rel) {
+    let committed = match commit::file_at(repo, commit, rel, config::read::MAX_BYTES) {
         Ok(Some(text)) => text,
         Ok(None) => {
             return Committed::Absent {
@@ -192,10 +193,11 @@ fn compare(repo: &Repository, commit: &str, rel: &Path, path: &Path) -> Committe
         }
         Err(_) => return Committed::Unknown,
     };
-    let on_disk = std::fs::read_to_string(path).ok();
+    let shown = config::display_path(path);
+    let on_disk = config::read::file(path, &shown).ok().flatten();
     let commit = commit.to_owned();
     match on_disk {
-        Some(text) if text == committed => Committed::Same { commit },
+        Some(text) if text.as_bytes() == committed => Committed::Same { commit },
         _ => Committed::Differs { commit },
     }
 }

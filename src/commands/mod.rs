@@ -16,7 +16,7 @@ mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::settings::{Env, Settings};
 use crate::ui::Ui;
 
@@ -28,6 +28,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
         Command::Schema(_) => schema::run(ui),
         Command::Completions(args) => completions::run(args, ui),
         command => {
+            refuse_empty_flags(command)?;
             // Every other command starts from a valid xpipeline.toml, before any network call:
             // push's is the one of the commit it pushes (see declaration.rs).
             let (decl, local) = match command {
@@ -65,4 +66,45 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
             }
         }
     }
+}
+
+/// An empty id or name given on the command line is refused before anything is read or
+/// sent (AWS would be asked about execution "", git about branch ""), naming the flag.
+fn refuse_empty_flags(command: &Command) -> Result<()> {
+    let given: &[(&str, Option<&str>, &str)] = match command {
+        Command::Status(a) => &[(
+            "--execution",
+            a.execution.as_deref(),
+            "an execution id (`cargo xpipeline status` lists the recent ones), or leave it out for the current execution",
+        )],
+        Command::Logs(a) => &[
+            (
+                "--execution",
+                a.execution.as_deref(),
+                "an execution id (`cargo xpipeline status` lists the recent ones), or leave it out for the current execution",
+            ),
+            (
+                "--action",
+                a.action.as_deref(),
+                "an action name (NAME or STAGE/NAME), or leave it out for the latest build",
+            ),
+        ],
+        Command::Push(a) => &[(
+            "--branch",
+            a.branch.as_deref(),
+            "a local branch name, or leave it out for the current branch",
+        )],
+        Command::Plan(a) => &[(
+            "--commit",
+            a.commit.as_deref(),
+            "a commit id, a branch or a tag, or leave it out for the working-tree file",
+        )],
+        _ => &[],
+    };
+    for (flag, value, what) in given {
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::usage(format!("{flag} is empty: give {what}")));
+        }
+    }
+    Ok(())
 }

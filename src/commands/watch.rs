@@ -17,7 +17,9 @@ use crate::aws::executions::{self, Creation};
 use crate::aws::retry::{Pacer, backoff, random_unit};
 use crate::config::{Config, PipelineType, Trigger};
 use crate::error::{Error, Result};
-use crate::model::execution::{ActionStatus, Event, Layout, Snapshot, View, events, running_for};
+use crate::model::execution::{
+    ActionStatus, Builds as BuildsCommit, Event, Layout, Snapshot, View, events, running_for,
+};
 use crate::model::text::{duration, short_commit};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -65,26 +67,36 @@ impl Followed {
     }
 }
 
+/// What the push did that decides which execution builds its commit.
+#[derive(Debug, Clone, Copy)]
+pub struct Pushed<'a> {
+    pub commit: &'a str,
+    /// The pipeline was just created (AWS started an execution by itself).
+    pub created: bool,
+    /// The remote branch already was at the commit: nothing was sent.
+    pub already_there: bool,
+    /// --rebuild: start a new execution even when one built the commit.
+    pub rebuild: bool,
+}
+
 /// After the git push: start or find the execution of `commit`, then follow it unless
 /// `watch` is false (--no-watch still starts it when trigger = push, and says how to follow).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the steps' inputs, each used once"
-)]
+/// One execution per commit: a commit already on the branch whose execution exists is
+/// followed (running) or reported (ended), unless --rebuild.
 pub async fn after_push(
     client: &Client,
     builds: &mut Builds,
     cfg: &Config,
-    commit: &str,
-    created: bool,
+    pushed: Pushed<'_>,
     watch: bool,
     settings: &Settings,
     ui: &Ui,
 ) -> Result<Followed> {
+    let commit = pushed.commit;
     if !watch && cfg.pipeline.trigger != Trigger::Push {
         return Ok(Followed::Nothing);
     }
-    let id = start_or_find(client, cfg, commit, created, settings, ui).await?;
+    let id = start_or_find(client, cfg, pushed, settings, ui).await?;
     if !watch {
         ui.status(format_args!(
             "not following it (--no-watch): `cargo xpipeline status --watch --execution {id}`"
@@ -121,14 +133,16 @@ pub async fn after_push(
 async fn start_or_find(
     client: &Client,
     cfg: &Config,
-    commit: &str,
-    created: bool,
+    pushed: Pushed<'_>,
     settings: &Settings,
     ui: &Ui,
 ) -> Result<String> {
+    let (commit, created) = (pushed.commit, pushed.created);
     let name = &cfg.pipeline.name;
     let short = short_commit(commit);
-    if cfg.pipeline.trigger != Trigger::Push {
+    // --rebuild on a commit already there: nothing else would start an execution.
+    let rebuild_now = pushed.rebuild && pushed.already_there;
+    if cfg.pipeline.trigger != Trigger::Push && !rebuild_now {
         ui.status(format_args!(
             "waiting for {name} to start an execution for commit {short} (trigger = {})",
             cfg.pipeline.trigger
@@ -157,16 +171,34 @@ async fn start_or_find(
                 None
             }
         }
+    } else if pushed.rebuild {
+        None
     } else {
         // An earlier push of the same commit, interrupted: follow its execution rather than
-        // start a second one that would supersede it.
+        // start a second one that would supersede it. The commit already on the branch and
+        // built: report that execution's result rather than build it again.
         let recent = executions::recent(client, name, 10).await?;
-        running_for(&recent, commit).map(|id| {
+        if let Some(id) = running_for(&recent, commit) {
             ui.status(format_args!(
                 "execution {id} is already building commit {short}: following it"
             ));
-            id.to_owned()
-        })
+            Some(id.to_owned())
+        } else if pushed.already_there {
+            recent
+                .iter()
+                .find(|s| s.builds(commit) == BuildsCommit::Yes)
+                .map(|s| {
+                    ui.status(format_args!(
+                        "branch {} already is at commit {short}, which execution {} built ({}): its result follows; --rebuild starts a new execution",
+                        cfg.source.branch,
+                        s.id,
+                        s.status.as_str()
+                    ));
+                    s.id.clone()
+                })
+        } else {
+            None
+        }
     };
     if let Some(id) = running {
         return Ok(id);

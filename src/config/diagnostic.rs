@@ -4,6 +4,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::model::text::{clip, safe};
+
 /// One problem at one place of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -62,6 +64,53 @@ pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The most characters of a source line shown: one screen line of a wide
+/// terminal, so that a 1 MiB value prints a line, not a megabyte of carets.
+const MAX_WIDTH: usize = 120;
+/// The most characters of a message: the tool's own are shorter; a long value quoted in one
+/// is cut in the middle.
+const MAX_MESSAGE: usize = 300;
+/// Characters kept before the caret when a long line is cut.
+const BEFORE_CARET: usize = 40;
+
+/// The line `line` shown around the 0-based character `col` with a caret `width` wide: every
+/// character made safe (a tab a space, other control characters `^[`), cut to `MAX_WIDTH`
+/// around the caret with `…` where text was left out. Returns the text, the caret's offset
+/// and its width, in shown characters.
+fn excerpt(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let shown: Vec<String> = line
+        .chars()
+        .map(|c| match c {
+            '\t' => " ".to_owned(),
+            c => safe(&c.to_string()),
+        })
+        .collect();
+    let w = |range: &[String]| range.iter().map(|s| s.chars().count()).sum::<usize>();
+    let col = col.min(shown.len());
+    let end_caret = (col + width.max(1)).min(shown.len());
+    let (mut from, mut to) = (0, shown.len());
+    if w(&shown) > MAX_WIDTH {
+        from = col.saturating_sub(BEFORE_CARET);
+        to = from;
+        while to < shown.len() && w(&shown[from..=to]) <= MAX_WIDTH - 2 {
+            to += 1;
+        }
+        to = to.max((col + 1).min(shown.len()));
+    }
+    let lead = usize::from(from > 0);
+    let mut text = String::new();
+    if from > 0 {
+        text.push('…');
+    }
+    text.push_str(&shown[from..to].concat());
+    if to < shown.len() {
+        text.push('…');
+    }
+    let offset = lead + w(&shown[from..col]);
+    let caret = w(&shown[col..end_caret.min(to).max(col)]).max(1);
+    (text, offset, caret)
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let items = self.sorted();
@@ -70,25 +119,25 @@ impl fmt::Display for Diagnostics {
                 writeln!(f)?;
             }
             let (line, col) = self.line_col(d.span.start);
-            writeln!(f, "{}:{line}:{col}: {}", self.file, d.message)?;
+            let message = clip(&safe(&d.message), MAX_MESSAGE);
+            writeln!(f, "{}:{line}:{col}: {message}", safe(&self.file))?;
             let line_text = self.source.lines().nth(line - 1).unwrap_or("");
             let gutter = " ".repeat(line.to_string().len());
-            let line_chars = line_text.chars().count();
             let width = self.source
                 [d.span.start.min(self.source.len())..d.span.end.min(self.source.len())]
                 .split('\n')
                 .next()
-                .map_or(1, |s| s.chars().count().max(1))
-                .min(line_chars.saturating_sub(col - 1).max(1));
+                .map_or(1, |s| s.chars().count().max(1));
+            let (text, offset, caret) = excerpt(line_text, col - 1, width);
             writeln!(f, "{gutter} |")?;
-            writeln!(f, "{line} | {line_text}")?;
-            write!(f, "{gutter} | {}{}", " ".repeat(col - 1), "^".repeat(width))?;
+            writeln!(f, "{line} | {text}")?;
+            write!(f, "{gutter} | {}{}", " ".repeat(offset), "^".repeat(caret))?;
         }
         if items.len() > 1 {
             write!(
                 f,
                 "\n{}: {} problems; nothing was done",
-                self.file,
+                safe(&self.file),
                 items.len()
             )?;
         }
@@ -132,5 +181,61 @@ mod tests {
         let shown = d.to_string();
         assert!(shown.find("first").unwrap() < shown.find("second").unwrap());
         assert!(shown.ends_with("f.toml: 2 problems; nothing was done"));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret_and_control_characters_are_shown() {
+        let value = "x".repeat(1_000_000);
+        let src = format!("[build]\nproject = \"{value}\"\n");
+        let mut d = Diagnostics::new("f.toml", src.as_str());
+        let start = src.find('"').unwrap();
+        d.push(
+            start..start + value.len() + 2,
+            format!("build.project is wrong, found {value:?}"),
+        );
+        let shown = d.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 4, "{shown}");
+        assert!(lines[0].chars().count() <= MAX_MESSAGE + 20, "{shown}");
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l.chars().count() <= MAX_WIDTH + 10),
+            "{shown}"
+        );
+        assert!(lines[0].starts_with("f.toml:2:11: build.project is wrong, found \"xxx"));
+        assert!(lines[2].starts_with("2 | project = \"xxxx") && lines[2].ends_with('…'));
+        assert_eq!(lines[3].find('^'), Some(4 + 10));
+
+        let src = "[x]\n\u{1b}]0;pwned\u{7}\u{1b}[2J = 1\n";
+        let mut d = Diagnostics::new("f.toml", src);
+        d.push(4..5, "unknown key `\u{1b}]0;pwned\u{7}\u{1b}[2J` in [x]");
+        let shown = d.to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("unknown key `^[]0;pwned^G^[[2J` in [x]"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("2 | ^[]0;pwned^G^[[2J = 1\n  | ^^"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_caret_stays_under_its_text_far_into_a_long_line() {
+        let src = format!("k = \"{}\" # {}\n", "a".repeat(300), "b".repeat(300));
+        let mut d = Diagnostics::new("f.toml", src.as_str());
+        let at = src.find('#').unwrap();
+        d.push(at..at + 1, "here");
+        let shown = d.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].find('^').unwrap() - 4;
+        let text: Vec<char> = lines[2][4..].chars().collect();
+        assert_eq!(text[caret], '#', "{shown}");
+        assert!(text[0] == '…' && text.len() <= MAX_WIDTH, "{shown}");
     }
 }

@@ -10,6 +10,7 @@
 //! model.rs     `Config`, the validated settings
 //! workspace.rs where the file is: the cargo workspace root; paths as shown
 //! diagnostic.rs problems with their file:line:col
+//! read.rs      the file read with bounds: regular files only, 1 MiB, UTF-8 text
 //! edit.rs      writing the created key's ARN into the file, comments and layout kept
 
 mod arns;
@@ -19,6 +20,7 @@ pub(crate) mod json_schema;
 pub(crate) mod keys;
 mod model;
 pub(crate) mod names;
+pub(crate) mod read;
 mod schema;
 pub(crate) mod template;
 mod validate;
@@ -75,8 +77,9 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
 /// comments and layout; the result is validated before it replaces the file.
 pub(crate) fn write_kms_key_arn(cfg: &Config, arn: &str) -> Result<()> {
     let path = &cfg.path;
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
     let shown = display_path(path);
+    let text = read::file(path, &shown)?
+        .ok_or_else(|| Error::usage(format!("{shown} is gone: it was there when loaded")))?;
     let edited = edit::with_kms_key_arn(&text, arn).map_err(|why| {
         Error::op_hint(
             format!("cannot write the key's ARN into {shown}: {why}"),
@@ -104,18 +107,15 @@ pub(crate) fn require_kms_key(cfg: &Config) -> Result<&str> {
 /// Find, read and validate xpipeline.toml.
 pub(crate) fn load(config: Option<&Path>, manifest_path: Option<&Path>) -> Result<Config> {
     let path = locate(config, manifest_path)?;
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::usage(format!(
-                "no {} at {}\n  hint: run `cargo xpipeline init` to write one, or pass --config PATH",
-                FILE_NAME,
-                path.display()
-            )));
-        }
-        Err(e) => return Err(Error::io("cannot read", path, e)),
+    let shown = display_path(&path);
+    let Some(text) = read::file(&path, &shown)? else {
+        return Err(Error::usage(format!(
+            "no {} at {}\n  hint: run `cargo xpipeline init` to write one, or pass --config PATH",
+            FILE_NAME,
+            path.display()
+        )));
     };
-    parse(&text, &display_path(&path), path).map_err(Error::Config)
+    parse(&text, &shown, path).map_err(Error::Config)
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub(crate) fn is_pipeline_name(s: &str) -> bool {
 pub(crate) fn repository_problem(s: &str) -> Option<&'static str> {
     if s.is_empty() || s.len() > 100 {
         Some("must be 1 to 100 characters")
+    } else if s == "." || s == ".." {
+        Some("must not be . or ..")
     } else if !chars_in(s, ".-") {
         Some("may hold only letters, digits, '.', '_' and '-'")
     } else if s.to_ascii_lowercase().ends_with(".git") {

@@ -4,6 +4,7 @@
 //! `names.rs`, the ARN rule in `arns.rs`; which keys exist and which are required is
 //! `keys.rs`'s business.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use toml::Spanned;
@@ -14,6 +15,36 @@ use super::model::*;
 use super::names::*;
 use super::schema::Values;
 use crate::model::arn::{is_account, partition_of};
+use crate::model::pipeline::declare::{ACTION_CONFIGURATION_MAX, environment_variables};
+
+/// The longest branch name CodePipeline's CodeCommit source takes.
+const BRANCH_MAX: usize = 256;
+
+/// [build.env] rendered as the action's `EnvironmentVariables` value fits CodePipeline's limit
+/// on a configuration value; reported at the variable with the longest value.
+fn env_fits(c: &mut Checker<'_>, entries: &[(Spanned<String>, Spanned<String>)]) {
+    let Some((key, value)) = entries
+        .iter()
+        .max_by_key(|(_, v)| v.get_ref().chars().count())
+    else {
+        return;
+    };
+    let env: BTreeMap<String, String> = entries
+        .iter()
+        .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
+        .collect();
+    let n = environment_variables(&env).map_or(0, |j| j.chars().count());
+    if n > ACTION_CONFIGURATION_MAX {
+        c.err(
+            key,
+            format!(
+                "build.env renders as an EnvironmentVariables action configuration of {n} characters, over CodePipeline's limit of {ACTION_CONFIGURATION_MAX}; the longest value is {:?}'s ({} characters): shorten it, or set it in the buildspec or the build project",
+                key.get_ref(),
+                value.get_ref().chars().count()
+            ),
+        );
+    }
+}
 
 /// Collects problems while turning the values into a `Config`.
 struct Checker<'d> {
@@ -223,6 +254,12 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
     let branch = c.rule(v("source.branch"), is_branch, |t| {
         format!("source.branch is not a valid git branch name, found {t:?}")
     });
+    if let Some(b) = &branch {
+        let n = b.get_ref().chars().count();
+        c.check(b, n <= BRANCH_MAX, |_| {
+            format!("source.branch must be at most {BRANCH_MAX} characters (CodePipeline's BranchName limit), found {n}")
+        });
+    }
     let source_role = v("source.role-arn");
     c.arn(&source_role, "source.role-arn", role("role", src_acct));
     let external_id = c.rule(v("source.external-id"), is_external_id, |_| {
@@ -242,6 +279,7 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
             format!("build.env: {name:?} is not a variable name (letters, digits and _, not starting with a digit)")
         });
     }
+    env_fits(&mut c, values.map("build.env"));
 
     // [push]
     let push_role = v("push.role-arn");

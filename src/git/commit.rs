@@ -40,9 +40,15 @@ pub fn path_in_repository(repo: &Repository, file: &Path) -> Option<PathBuf> {
         .then_some(rel)
 }
 
-/// The text of the file at `path` in `commit`: `Ok(None)` when the commit has no file there.
-/// A directory, a submodule or a file that is not UTF-8 text is an error naming it.
-pub fn file_at(repo: &Repository, commit: &str, path: &Path) -> Result<Option<String>> {
+/// The bytes of the file at `path` in `commit`: `Ok(None)` when the commit has no file there.
+/// A directory, a submodule or a blob over `max_bytes` (its size read from the object header,
+/// so it is never loaded) is an error naming it.
+pub fn file_at(
+    repo: &Repository,
+    commit: &str,
+    path: &Path,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>> {
     let shown = || {
         format!(
             "{}@{}",
@@ -65,14 +71,28 @@ pub fn file_at(repo: &Repository, commit: &str, path: &Path) -> Result<Option<St
             )));
         }
     };
+    let not_a_file = || Error::usage(format!("{} is not a file in that commit", shown()));
+    if entry.kind() != Some(git2::ObjectType::Blob) {
+        return Err(not_a_file());
+    }
+    let size = repo
+        .odb()
+        .and_then(|odb| odb.read_header(entry.id()))
+        .map_err(|e| Error::op(format!("cannot read {}: {}", shown(), e.message())))?
+        .0 as u64;
+    if size > max_bytes {
+        return Err(Error::usage(format!(
+            "{} is {size} bytes ({:.1} MiB), over the limit of {max_bytes} bytes",
+            shown(),
+            size as f64 / (1024.0 * 1024.0)
+        )));
+    }
     let blob = entry
         .to_object(repo)
         .ok()
         .and_then(|o| o.into_blob().ok())
-        .ok_or_else(|| Error::usage(format!("{} is not a file in that commit", shown())))?;
-    String::from_utf8(blob.content().to_vec())
-        .map(Some)
-        .map_err(|_| Error::usage(format!("{} is not UTF-8 text", shown())))
+        .ok_or_else(not_a_file)?;
+    Ok(Some(blob.content().to_vec()))
 }
 
 /// Whether the history of `tip` contains `commit` (`tip` itself included).
@@ -124,13 +144,21 @@ mod tests {
 
         let rel = path_in_repository(&repo, &dir.path().join("ws/xpipeline.toml")).unwrap();
         assert_eq!(rel, Path::new("ws/xpipeline.toml"));
-        let text = file_at(&repo, &second.to_string(), &rel).unwrap();
-        assert_eq!(text.as_deref(), Some("a = 1\n"));
+        let text = file_at(&repo, &second.to_string(), &rel, 100).unwrap();
+        assert_eq!(text.as_deref(), Some(&b"a = 1\n"[..]));
         assert_eq!(
-            file_at(&repo, &second.to_string(), Path::new("ws/none.toml")).unwrap(),
+            file_at(&repo, &second.to_string(), Path::new("ws/none.toml"), 100).unwrap(),
             None
         );
-        let e = file_at(&repo, &second.to_string(), Path::new("ws")).unwrap_err();
+        let e = file_at(&repo, &second.to_string(), &rel, 5).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "ws/xpipeline.toml@{} is 6 bytes (0.0 MiB), over the limit of 5 bytes",
+                &second.to_string()[..12]
+            )
+        );
+        let e = file_at(&repo, &second.to_string(), Path::new("ws"), 100).unwrap_err();
         assert!(
             e.to_string().contains("is not a file in that commit"),
             "{e}"

@@ -298,7 +298,7 @@ pub fn push(
         let mut cbs = callbacks(creds, signed_for);
         cbs.push_update_reference(|name, status| {
             if let Some(why) = status {
-                rejected = Some(format!("{name}: {why}"));
+                rejected = Some(crate::model::text::safe(&format!("{name}: {why}")));
             }
             Ok(())
         });
@@ -395,7 +395,8 @@ fn proxy() -> ProxyOptions<'static> {
 
 /// A git2 failure as an error that names the likely fix.
 fn git_failure(e: &git2::Error, req: &Request) -> Error {
-    let msg = e.message();
+    // libgit2's message may quote what the remote sent.
+    let msg = &crate::model::text::safe(e.message());
     let status = msg
         .split_once("status code: ")
         .and_then(|(_, s)| s.trim().parse::<u16>().ok());

@@ -1,4 +1,5 @@
-//! Small pure text helpers every message shares: untrusted text made fit for one line,
+//! Small pure text helpers every message shares: untrusted text made safe (`safe`) or fit
+//! for one line (`one_line`), clipped (`clip`),
 //! durations, timestamps and short commit ids. One definition each.
 
 /// Text from AWS or git (commit messages, error messages) made fit for one line: the first
@@ -115,6 +116,28 @@ pub fn log_text(s: &str, mode: LogText) -> String {
     out
 }
 
+/// The one terminal-safety function: untrusted text (config keys, values and source lines,
+/// AWS error messages, commit messages, git remote messages) with every control character
+/// shown, not obeyed: C0 and DEL in caret notation (ESC is `^[`, a newline `^J`), C1 as
+/// `<U+009B>`. Apply it where such text is formatted, never to the tool's own text.
+pub fn safe(s: &str) -> String {
+    escape_controls(s)
+}
+
+/// `s` (already safe) cut to at most `max` characters, the middle replaced by `…` so that
+/// its start and end (a key, a hint) stay.
+pub fn clip(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_owned();
+    }
+    let head = max.saturating_sub(1) * 2 / 3;
+    let tail = max.saturating_sub(1) - head;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// Control characters shown, not obeyed: C0 and DEL in caret notation, C1 as `<U+00XX>`.
 fn escape_controls(s: &str) -> String {
     let mut out = String::new();
@@ -173,6 +196,14 @@ mod tests {
     fn one_line_keeps_the_first_line_without_control_characters() {
         assert_eq!(one_line("  Fix it\n\nbody"), "Fix it");
         assert_eq!(one_line("\u{1b}[31mred\u{1b}[0m\ttab"), "[31mred [0m tab");
+    }
+
+    #[test]
+    fn safe_shows_every_control_character_and_clip_keeps_both_ends() {
+        assert_eq!(safe("a\u{1b}[2Jb\nc\u{7f}\u{9b}é"), "a^[[2Jb^Jc^?<U+009B>é");
+        assert!(!safe("\u{1b}]0;x\u{7}").contains('\u{1b}'));
+        assert_eq!(clip("abcdefghij", 10), "abcdefghij");
+        assert_eq!(clip("abcdefghijk", 7), "abcd…jk");
     }
 
     #[test]

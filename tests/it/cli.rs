@@ -77,3 +77,49 @@ fn version_is_printed() {
         .success()
         .stdout_has(env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn empty_ids_and_names_are_refused_before_any_call_naming_the_flag() {
+    let p = Project::new("demo-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &crate::support::valid_config("111111111111", "222222222222", "eu-west-1"),
+    );
+    p.commit_all("declare the pipeline");
+    for (args, message) in [
+        (
+            &["status", "--execution", ""][..],
+            "--execution is empty: give an execution id",
+        ),
+        (
+            &["status", "--watch", "--execution", " "][..],
+            "--execution is empty",
+        ),
+        (
+            &["logs", "--execution", ""][..],
+            "--execution is empty: give an execution id",
+        ),
+        (
+            &["logs", "--action", ""][..],
+            "--action is empty: give an action name",
+        ),
+        (
+            &["push", "--branch", ""][..],
+            "--branch is empty: give a local branch name",
+        ),
+        (
+            &["plan", "--commit", ""][..],
+            "--commit is empty: give a commit id",
+        ),
+    ] {
+        // -v lists every AWS call: there must be none; the endpoint would refuse one anyway.
+        let out = p
+            .cmd()
+            .args(["-v", "--endpoint-url", "http://127.0.0.1:9"])
+            .args(args)
+            .run()
+            .code(2)
+            .stderr_has(message);
+        assert!(!out.stderr.contains("aws:"), "{args:?}: {}", out.stderr);
+    }
+}

@@ -443,6 +443,57 @@ fn build_env_names_are_checked() {
 }
 
 #[test]
+fn build_env_over_the_action_configuration_limit_is_refused_at_load() {
+    let p = with_edit(
+        "project = \"demo-app-build\"",
+        &format!(
+            "project = \"demo-app-build\"\n\n[build.env]\nRUST_LOG = \"info\"\nBIG = \"{}\"",
+            "v".repeat(950)
+        ),
+    );
+    expect_problem(
+        &p,
+        "22:1",
+        "build.env renders as an EnvironmentVariables action configuration of 1050 characters, over CodePipeline's limit of 1000; the longest value is \"BIG\"'s (950 characters)",
+    );
+    // Just under the limit loads.
+    let p = with_edit(
+        "project = \"demo-app-build\"",
+        &format!(
+            "project = \"demo-app-build\"\n\n[build.env]\nBIG = \"{}\"",
+            "v".repeat(950)
+        ),
+    );
+    p.cmd().arg("policies").run().success();
+}
+
+#[test]
+fn a_branch_over_256_characters_is_refused() {
+    let long = "b".repeat(257);
+    let p = with_edit("branch = \"main\"", &format!("branch = \"{long}\""));
+    expect_problem(
+        &p,
+        "14:10",
+        "source.branch must be at most 256 characters (CodePipeline's BranchName limit), found 257",
+    );
+}
+
+#[test]
+fn repository_names_dot_and_dot_dot_are_refused() {
+    for name in [".", ".."] {
+        let p = with_edit(
+            "repository = \"demo-app\"",
+            &format!("repository = \"{name}\""),
+        );
+        expect_problem(
+            &p,
+            "13:14",
+            "source.repository must not be . or .. (CodeCommit naming rules)",
+        );
+    }
+}
+
+#[test]
 fn reserved_tags_are_refused() {
     let p = with_edit("[build]", "[tags]\nmanaged-by = \"me\"\n\n[build]");
     expect_problem(

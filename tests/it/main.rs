@@ -8,6 +8,7 @@ mod bootstrap;
 mod build_logs;
 mod cli;
 mod config;
+mod config_file;
 mod ecosystem;
 mod gitops;
 mod init;

@@ -167,3 +167,48 @@ fn with_trigger_events_and_no_rule_push_stops_waiting_and_names_the_cause() {
     assert!(out.stderr.contains("sent "), "{}", out.stderr);
     assert_eq!(sandbox.count("StartPipelineExecution"), 0);
 }
+
+#[test]
+fn pushing_a_built_commit_again_starts_nothing_and_rebuild_starts_one() {
+    let sandbox = Sandbox::start();
+    let p = project(&sandbox);
+    let commit = p.git(&["rev-parse", "HEAD"]);
+    push(&p, &sandbox, &["-q"]).success();
+    assert_eq!(executions_of(&sandbox, &commit).len(), 1);
+    // Again: the branch is at the commit and its execution ended: its result, nothing started.
+    sandbox.clear_calls();
+    let out = push(&p, &sandbox, &[]).success();
+    assert_eq!(sandbox.count("StartPipelineExecution"), 0);
+    assert_eq!(executions_of(&sandbox, &commit).len(), 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "branch main already is at commit {}, which execution",
+            &commit[..12]
+        )) && out
+            .stderr
+            .contains("(Succeeded): its result follows; --rebuild starts a new execution"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("Succeeded execution"), "{}", out.stdout);
+    // --rebuild: a second execution of the same commit.
+    push(&p, &sandbox, &["-q", "--rebuild"]).success();
+    assert_eq!(sandbox.count("StartPipelineExecution"), 1);
+    assert_eq!(executions_of(&sandbox, &commit).len(), 2);
+}
+
+#[test]
+fn pushing_a_commit_whose_build_failed_again_reports_the_failure_with_exit_3() {
+    let sandbox = Sandbox::start();
+    let p = project(&sandbox);
+    let commit = p.git(&["rev-parse", "HEAD"]);
+    sandbox.inject_failure(PIPELINE, "Build", "cargo test failed");
+    push(&p, &sandbox, &["-q"]).code(3);
+    sandbox.clear_calls();
+    push(&p, &sandbox, &[])
+        .code(3)
+        .stderr_has("(Failed): its result follows")
+        .stderr_has("cargo test failed");
+    assert_eq!(sandbox.count("StartPipelineExecution"), 0);
+    assert_eq!(executions_of(&sandbox, &commit).len(), 1);
+}

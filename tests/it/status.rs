@@ -335,6 +335,50 @@ fn execution_shows_that_execution_not_the_latest() {
     assert_eq!(doc["status"], "Succeeded");
 }
 
+/// No ESC (or other control byte but the newline) anywhere in what a run printed.
+#[track_caller]
+fn assert_no_escape(out: &Output) {
+    for text in [&out.stdout, &out.stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "a control byte reached the terminal:\n{text:?}"
+        );
+    }
+}
+
+#[test]
+fn an_aws_error_message_echoing_escape_sequences_is_shown_escaped() {
+    let sandbox = Sandbox::start();
+    let (p, _) = pipeline(&sandbox);
+    // The sandbox's PipelineExecutionNotFoundException, like AWS's, quotes the id it was sent.
+    let id = "\u{1b}]0;pwned\u{7}\u{1b}[2Jx";
+    let out = status(&p, &sandbox, &["--execution", id]).code(1);
+    assert_no_escape(&out);
+    assert!(
+        out.stderr
+            .contains("Pipeline execution with id ^[]0;pwned^G^[[2Jx does not exist"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_commit_message_with_escape_sequences_is_shown_without_them() {
+    let sandbox = Sandbox::start();
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    p.write("xpipeline.toml", &config(&s));
+    p.commit_all("Add \u{1b}]0;pwned\u{7}\u{1b}[31mred\u{1b}[0m declaration");
+    let repo = sandbox.repo_dir(&s.source_account, &s.repository);
+    p.git(&["push", "-q", repo.to_str().unwrap(), "HEAD:main"]);
+    fixture::create_pipeline(&sandbox, &s, PIPELINE);
+    let out = status(&p, &sandbox, &[]).success();
+    assert_no_escape(&out);
+    assert!(out.stdout.contains("red"), "{}", out.stdout);
+    let out = status(&p, &sandbox, &["--watch"]).success();
+    assert_no_escape(&out);
+}
+
 #[test]
 fn status_of_a_missing_pipeline_says_how_to_create_it() {
     let sandbox = Sandbox::start();

@@ -3,7 +3,10 @@
 use crate::error::Error;
 
 /// The error to report for a failed execution call, with a hint where one helps.
+/// `what` names the call and may quote an id given on the command line: it is made safe as
+/// the message is (`error_parts`).
 pub fn execution_call(what: &str, code: Option<&str>, message: &str) -> Error {
+    let what = &crate::model::text::safe(what);
     match code {
         Some(super::credentials::NO_CREDENTIALS | super::credentials::SSO_EXPIRED) => {
             super::base_credentials_error(code, message, true, None)

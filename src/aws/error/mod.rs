@@ -22,8 +22,20 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// The error code and message of a failed call, as AWS sent them.
+use crate::model::text::safe;
+
+/// The error code and message of a failed call, as AWS sent them, made safe for a terminal
+/// (`model::text::safe`: a message may echo input, escape sequences included).
 pub fn error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, message) = raw_error_parts(err);
+    (code.as_deref().map(safe), safe(&message))
+}
+
+fn raw_error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -117,14 +117,21 @@ fn build_action(cfg: &Config) -> Result<ActionDeclaration> {
     build.build().map_err(built)
 }
 
+/// The most characters CodePipeline takes in one action configuration value.
+pub const ACTION_CONFIGURATION_MAX: usize = 1000;
+
 /// [build.env] as CodeBuild's `EnvironmentVariables` action configuration: a JSON list string.
 pub fn codebuild_env(cfg: &Config) -> Option<String> {
-    if cfg.build.env.is_empty() {
+    environment_variables(&cfg.build.env)
+}
+
+/// `env` rendered as the `EnvironmentVariables` configuration value (what `validate` measures
+/// against `ACTION_CONFIGURATION_MAX` before any call).
+pub fn environment_variables(env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    if env.is_empty() {
         return None;
     }
-    let list: Vec<Value> = cfg
-        .build
-        .env
+    let list: Vec<Value> = env
         .iter()
         .map(|(name, value)| json!({"name": name, "value": value, "type": "PLAINTEXT"}))
         .collect();
