@@ -2,6 +2,7 @@
 
 pub mod commit;
 pub mod endpoint;
+pub mod failure;
 pub mod push;
 pub mod sign;
 
