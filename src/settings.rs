@@ -206,8 +206,8 @@ pub struct Settings {
     pub find_timeout: Duration,
     /// How long CodePipeline may stay unreachable before a watch gives up.
     pub watch_outage: Duration,
-    /// The local user, for the default STS session name.
-    pub local_user: Option<String>,
+    /// USER, USERNAME or LOGNAME (see `local_user`).
+    user: Option<String>,
     /// Where the repository to push is looked for.
     pub repo_dir: PathBuf,
 }
@@ -258,9 +258,18 @@ impl Settings {
                 DEFAULT_WATCH_OUTAGE.as_secs(),
                 1..=86_400,
             )?),
-            local_user: env.user.clone().or_else(passwd_user),
+            user: env.user.clone(),
             repo_dir: repository_dir(global.manifest_path.as_deref()),
         })
+    }
+}
+
+impl Settings {
+    /// The local user, for the default STS session name: the environment's, else (on Linux,
+    /// where containers and CI often set none) the passwd entry of the uid. Read only by the
+    /// command that needs it, not at every start.
+    pub fn local_user(&self) -> Option<String> {
+        self.user.clone().or_else(passwd_user)
     }
 }
 

@@ -243,7 +243,10 @@ def check_source(e: Any, action: dict[str, Any], source_ok: bool) -> dict[str, s
 
 
 def _build_failed(phase: str, message: str) -> dict[str, str]:
-    return _failed(f"Build terminated with state: FAILED. Phase: {phase}, Code: CLIENT_ERROR, Message: {message}")
+    failed = _failed(f"Build terminated with state: FAILED. Phase: {phase}, Code: CLIENT_ERROR, Message: {message}")
+    # Not part of errorDetails: `apply` hands them to the build record (builds.py).
+    failed["_phase"], failed["_context"] = phase, message
+    return failed
 
 
 def check_build(e: Any, action: dict[str, Any]) -> dict[str, str] | None:
@@ -334,6 +337,9 @@ def apply(e: Any, action: dict[str, Any], run: Any) -> None:
     denied = check_action(e, action)
     if denied is None:
         return
+    phase, context = denied.pop("_phase", None), denied.pop("_context", None)
+    if phase is not None:
+        run.build_failure = (phase, "CLIENT_ERROR", context or "")
     run.error = denied
     t = action.get("actionTypeId") or {}
     if t.get("category") == "Source":

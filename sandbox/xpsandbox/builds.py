@@ -17,7 +17,6 @@ since AWS says a page may be partially full). Kept apart from executions.py on p
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -182,18 +181,12 @@ def start_for_action(e: Any, run: Any, action: dict[str, Any], t: float, seconds
     script = queued.pop(0) if queued else Script()
     if queued is not None and not queued:
         del STATE.build_scripts[(e.account, region, project)]
-    if run.error and script.fail is None:
-        # A refusal of the IAM evaluator (action_permissions.py) names its phase; a failure
-        # injected with /_sandbox/failures fails the build in BUILD.
-        refused = re.match(
-            r"Build terminated with state: FAILED\. Phase: (\w+), Code: (\w+), Message: (.*)",
-            run.error.get("message") or "",
-            re.S,
-        )
-        if refused:
-            script.fail, script.code, script.message = refused.groups()
-        else:
-            script.fail, script.message = "BUILD", run.error.get("message")
+    if run.build_failure and script.fail is None:
+        # A refusal of the IAM evaluator (action_permissions.py), in the phase it names.
+        script.fail, script.code, script.message = run.build_failure
+    elif run.error and script.fail is None:
+        # A failure injected with /_sandbox/failures fails the build in BUILD.
+        script.fail, script.message = "BUILD", run.error.get("message")
     group, stream = _log_location(e.account, region, project, build_uuid)
     source = next((s.commit for s in e.sources.values() if s.ok), None)
     b = Build(

@@ -83,6 +83,9 @@ class ActionRun:
     external_id: str | None = None
     external_url: str | None = None
     error: dict[str, str] | None = None  # planned (at start) or actual error
+    # a Build action refused by the IAM evaluator: (phase, code, context message), which its
+    # build record fails with (builds.py)
+    build_failure: tuple[str, str, str] | None = None
     output_variables: dict[str, str] = field(default_factory=dict)
     input_artifacts: list[str] = field(default_factory=list)
     output_artifacts: list[str] = field(default_factory=list)

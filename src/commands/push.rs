@@ -87,7 +87,7 @@ async fn push(
     ));
 
     // The source-account role, assumed in memory.
-    let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user.as_deref());
+    let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
     if let Some(note) = &request.note {
         ui.status(note);
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::support::Project;
 use crate::support::sandbox::{
-    Sandbox, Scenario, assume_role, body_of as body, credentials_env, raw_http as http,
+    Sandbox, Scenario, assume_role, body_of as body, credentials_env, issued_secrets,
+    raw_http as http,
 };
 
 /// xpipeline.toml for the seeded scenario; `extra` is appended (e.g. a [push] table).
@@ -179,17 +180,7 @@ fn nothing_secret_is_left_in_the_repository_or_the_output() {
     let out2 = push(&p, &sb, &["-vv"]).success();
 
     // Every temporary key the sandbox's STS issued, with its secret and session token.
-    let data = http(&sb.endpoint(), "GET", "/moto-api/data.json", "", "");
-    let issued: serde_json::Value = serde_json::from_str(body(&data)).expect("moto's data");
-    let mut secrets = Vec::new();
-    for role in issued["sts"]["AssumedRole"]
-        .as_array()
-        .expect("assumed roles")
-    {
-        for k in ["access_key_id", "secret_access_key", "session_token"] {
-            secrets.push(role[k].as_str().unwrap().to_owned());
-        }
-    }
+    let secrets = issued_secrets(&sb);
     assert!(
         secrets.len() >= 6,
         "both pushes assumed the role: {secrets:?}"

@@ -4,7 +4,7 @@
 
 use crate::support::Project;
 use crate::support::sandbox::{
-    Call, Sandbox, Scenario, assume_role, body_of, raw_http, xml_tag as tag,
+    Call, Sandbox, Scenario, assume_role, issued_secrets, xml_tag as tag,
 };
 
 fn project(sc: &Scenario) -> Project {
@@ -215,17 +215,7 @@ fn vv_with_rust_log_trace_shows_the_sdk_tracing_and_no_secret() {
     assert!(!call_lines(&out.stderr).is_empty());
 
     // Every key id, secret and token the sandbox's STS issued, and the base secret.
-    let data = http_get(&sb.endpoint(), "/moto-api/data.json");
-    let issued: serde_json::Value = serde_json::from_str(&data).expect("moto's data");
-    let mut secrets = Vec::new();
-    for role in issued["sts"]["AssumedRole"]
-        .as_array()
-        .expect("assumed roles")
-    {
-        for k in ["access_key_id", "secret_access_key", "session_token"] {
-            secrets.push(role[k].as_str().unwrap().to_owned());
-        }
-    }
+    let secrets = issued_secrets(&sb);
     assert!(
         secrets.len() >= 6,
         "the base role and push's role: {secrets:?}"
@@ -262,8 +252,4 @@ fn has_git_password(text: &str) -> bool {
             && w[15] == b'Z'
             && w[16..80].iter().all(|c| c.is_ascii_hexdigit())
     })
-}
-
-fn http_get(endpoint: &str, path: &str) -> String {
-    body_of(&raw_http(endpoint, "GET", path, "", "")).to_owned()
 }

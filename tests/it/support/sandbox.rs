@@ -545,3 +545,19 @@ pub fn credentials_env(assume_role_xml: &str) -> [(String, String); 3] {
     ]
     .map(|(var, tag)| (var.to_owned(), xml_tag(assume_role_xml, tag)))
 }
+
+/// Every key id, secret and session token the sandbox's STS has issued (moto's state).
+pub fn issued_secrets(sb: &Sandbox) -> Vec<String> {
+    let data = raw_http(&sb.endpoint(), "GET", "/moto-api/data.json", "", "");
+    let issued: serde_json::Value = serde_json::from_str(body_of(&data)).expect("moto's data");
+    let mut secrets = Vec::new();
+    for role in issued["sts"]["AssumedRole"]
+        .as_array()
+        .expect("assumed roles")
+    {
+        for k in ["access_key_id", "secret_access_key", "session_token"] {
+            secrets.push(role[k].as_str().unwrap().to_owned());
+        }
+    }
+    secrets
+}
