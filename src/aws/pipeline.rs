@@ -2,7 +2,8 @@
 //! pipeline (GetPipeline, ListTagsForResource) into a `Live`, and the write calls
 //! (CreatePipeline, UpdatePipeline, TagResource). CreatePipeline and UpdatePipeline are
 //! retried while a new service role propagates; each wait reaches the caller as a
-//! `Retrying`. Never prints: `commands::reconcile` decides what the user reads.
+//! `Retrying`. Every function takes a client made once by `quota_aware`. Never prints:
+//! `commands::reconcile` decides what the user reads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,7 +26,7 @@ use crate::model::pipeline::plan::{Live, Plan};
 /// Compare the live pipeline with the declaration: GetPipeline and ListTagsForResource.
 /// `declaring` is what the xpipeline-declared-by tag of a write would say (`Plan::compare`).
 pub async fn plan(client: &Client, cfg: &Config, declaring: Option<&str>) -> Result<Plan> {
-    let live = read(&quota_aware(client), cfg).await?;
+    let live = read(client, cfg).await?;
     Plan::compare(cfg, live, declaring)
 }
 
@@ -124,7 +125,6 @@ pub async fn create(
     plan: &Plan,
     on_retry: &mut (dyn FnMut(Retrying) + Send),
 ) -> Result<i32> {
-    let client = &quota_aware(client);
     let what = format!("creating pipeline {}", cfg.pipeline.name);
     let tags = sdk_tags(&plan.tags)?;
     let out = retry_while(IAM_PROPAGATION, is_iam_propagation, on_retry, || {
@@ -149,7 +149,6 @@ pub async fn update(
     plan: &Plan,
     on_retry: &mut (dyn FnMut(Retrying) + Send),
 ) -> Result<i32> {
-    let client = &quota_aware(client);
     let what = format!("updating pipeline {}", cfg.pipeline.name);
     let mut declared = plan.declared.clone();
     declared.version = plan.version;
@@ -167,7 +166,7 @@ pub async fn update(
 pub async fn tag(client: &Client, cfg: &Config, plan: &Plan) -> Result<()> {
     let what = format!("tagging pipeline {}", cfg.pipeline.name);
     let arn = plan.arn.clone().unwrap_or_else(|| pipeline_arn(cfg));
-    quota_aware(client)
+    client
         .tag_resource()
         .resource_arn(arn)
         .set_tags(Some(sdk_tags(&plan.tags)?))

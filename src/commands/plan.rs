@@ -31,7 +31,7 @@ pub fn run(settings: &Settings, decl: &Declaration, ui: &Ui) -> Result<()> {
             settings.region.clone(),
             identity.arn
         ));
-        let client = aws::client!(aws_sdk_codepipeline, &sdk);
+        let client = pipeline::quota_aware(&aws::client!(aws_sdk_codepipeline, &sdk));
         pipeline::plan(&client, cfg, decl.tag_value().as_deref()).await
     })??;
     plan.declared_by = plan

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::declaration::{Committed, Declaration, Origin};
 use super::reconcile;
-use crate::aws::{self, sts};
+use crate::aws::{self, pipeline, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -68,7 +68,9 @@ async fn push(
 
     // The pipeline first, so that no commit lands without its pipeline. `created` tells the
     // execution-following code that AWS already started an execution by itself.
-    let pipeline_client = aws::client!(aws_sdk_codepipeline, &sdk);
+    // Quota-aware (LimitExceededException is not retried as throttling); the executions
+    // calls take the same client.
+    let pipeline_client = pipeline::quota_aware(&aws::client!(aws_sdk_codepipeline, &sdk));
     let options = Options {
         adopt: args.adopt,
         dry_run: args.dry_run,
