@@ -16,6 +16,8 @@ pub struct Config {
     pub build: Build,
     pub push: Push,
     pub tags: BTreeMap<String, String>,
+    /// The `[[deploy]]` entries, in file order: one stage each, after Build.
+    pub deploy: Vec<Deploy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,74 @@ pub struct Push {
     pub session_name: Option<String>,
     pub duration_seconds: Option<i32>,
     pub mfa_serial: Option<String>,
+}
+
+/// One `[[deploy]]` entry: a CloudFormation stack in a target account, deployed by its own
+/// stage. Defaults are filled in: the roles are the ones `bootstrap` creates in `account`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deploy {
+    /// The stage name.
+    pub name: String,
+    /// The target account (12 digits).
+    pub account: String,
+    pub stack: String,
+    /// A file of the build artifact (`BuildArtifact::<template>`).
+    pub template: String,
+    pub template_configuration: Option<String>,
+    /// Default `CAPABILITY_NAMED_IAM`, `CAPABILITY_AUTO_EXPAND`.
+    pub capabilities: Vec<String>,
+    pub mode: DeployMode,
+    /// The deploy role CodePipeline assumes, in `account`; default
+    /// `arn:<partition>:iam::<account>:role/<pipeline>-deploy`.
+    pub role_arn: String,
+    /// The role CloudFormation runs as, in the deploy role's account; default
+    /// `arn:<partition>:iam::<account>:role/<pipeline>-cfn-execution`.
+    pub execution_role_arn: String,
+    /// Managed policies attached to the execution role (at least one; no administrator
+    /// default).
+    pub execution_policies: Vec<String>,
+    pub outputs_file: Option<String>,
+    /// Rendered as `ParameterOverrides`.
+    pub parameters: BTreeMap<String, String>,
+    /// Only in `change-set` mode: a manual approval between the change set and its execution.
+    pub approval: Option<Approval>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployMode {
+    /// CHANGE_SET_REPLACE, the optional approval, then CHANGE_SET_EXECUTE.
+    ChangeSet,
+    /// CREATE_UPDATE, no approval.
+    Direct,
+}
+
+/// `[deploy.approval]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Approval {
+    pub notification_arn: Option<String>,
+    pub external_link: Option<String>,
+    pub comment: Option<String>,
+    pub timeout_minutes: Option<i64>,
+}
+
+/// The deploy role bootstrap creates in a target account: `<pipeline>-deploy`.
+pub fn default_deploy_role_name(pipeline: &str) -> String {
+    format!("{pipeline}-deploy")
+}
+
+/// The CloudFormation execution role bootstrap creates in a target account:
+/// `<pipeline>-cfn-execution`.
+pub fn default_execution_role_name(pipeline: &str) -> String {
+    format!("{pipeline}-cfn-execution")
+}
+
+impl DeployMode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DeployMode::ChangeSet => "change-set",
+            DeployMode::Direct => "direct",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -365,6 +365,7 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
             mfa_serial: mfa_serial.map(Spanned::into_inner),
         },
         tags: map("tags"),
+        deploy: Vec::new(),
     })
 }
 

@@ -430,6 +430,7 @@ pub(crate) mod tests {
                 mfa_serial: None,
             },
             tags: BTreeMap::new(),
+            deploy: Vec::new(),
         }
     }
 
