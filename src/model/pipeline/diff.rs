@@ -27,6 +27,13 @@ pub struct Change {
 }
 
 impl Change {
+    /// The name of the stage when the change adds or removes a whole stage.
+    pub fn whole_stage(&self) -> Option<&str> {
+        (self.element() == Some("stage"))
+            .then(|| self.path.strip_prefix("stages[")?.strip_suffix(']'))
+            .flatten()
+    }
+
     /// "stage" or "action" when the path names a whole stage or action.
     fn element(&self) -> Option<&'static str> {
         if !self.path.ends_with(']') {

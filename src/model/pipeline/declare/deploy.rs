@@ -177,7 +177,7 @@ pub fn summary(d: &Deploy) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::json;
