@@ -286,7 +286,7 @@ pub(crate) mod tests {
         let actions: Vec<Value> = actions(&d)
             .unwrap()
             .iter()
-            .map(|a| super::super::action_json(a))
+            .map(super::super::action_json)
             .collect();
         assert_eq!(actions[0].get("outputArtifacts"), None);
         assert_eq!(actions[0]["configuration"].get("OutputFileName"), None);
