@@ -3,14 +3,12 @@
 //! CHANGE_SET_REPLACE, the optional manual approval, then CHANGE_SET_EXECUTE (so an approver
 //! sees the real change set); `direct` mode is one CREATE_UPDATE. Pure.
 
+use super::{BUILD_ARTIFACT, built, parameter_overrides, type_id};
+use crate::config::{Deploy, DeployMode};
+use crate::error::Result;
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, InputArtifact, OutputArtifact,
 };
-use serde_json::{Map, Value};
-
-use super::{BUILD_ARTIFACT, built, type_id};
-use crate::config::{Deploy, DeployMode};
-use crate::error::Result;
 
 pub const CREATE_CHANGE_SET: &str = "CreateChangeSet";
 pub const APPROVE: &str = "Approve";
@@ -27,20 +25,6 @@ pub fn change_set_name(stack: &str) -> String {
 pub fn outputs_artifact(stage: &str) -> String {
     let base: String = stage.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("{base}Outputs")
-}
-
-/// `[deploy.parameters]` as the `ParameterOverrides` value: a compact JSON object (what
-/// `validate` measures against the 1,000-character limit). `None` when there are none.
-pub fn parameter_overrides(d: &Deploy) -> Option<String> {
-    if d.parameters.is_empty() {
-        return None;
-    }
-    let m: Map<String, Value> = d
-        .parameters
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    Some(Value::Object(m).to_string())
 }
 
 /// The actions of the stage of `d`, in run order.
@@ -70,7 +54,7 @@ fn template_configuration(d: &Deploy) -> Vec<(&'static str, String)> {
     if let Some(file) = &d.template_configuration {
         c.push(("TemplateConfiguration", format!("{BUILD_ARTIFACT}::{file}")));
     }
-    if let Some(p) = parameter_overrides(d) {
+    if let Some(p) = parameter_overrides(&d.parameters) {
         c.push(("ParameterOverrides", p));
     }
     c
@@ -180,7 +164,7 @@ pub fn summary(d: &Deploy) -> String {
 pub(crate) mod tests {
     use std::collections::BTreeMap;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::super::tests::cfg;
     use super::super::{declare, to_json};
@@ -304,10 +288,13 @@ pub(crate) mod tests {
     #[test]
     fn parameter_overrides_are_compact_json() {
         let mut d = deploy("Staging", "333333333333");
-        assert_eq!(parameter_overrides(&d), None);
+        assert_eq!(parameter_overrides(&d.parameters), None);
         d.parameters.insert("A".into(), "1".into());
         d.parameters.insert("B".into(), "x y".into());
-        assert_eq!(parameter_overrides(&d).unwrap(), r#"{"A":"1","B":"x y"}"#);
+        assert_eq!(
+            parameter_overrides(&d.parameters).unwrap(),
+            r#"{"A":"1","B":"x y"}"#
+        );
     }
 
     /// What GetPipeline answers for the declared deploy stages, AWS's way: every default
