@@ -97,9 +97,12 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
     let shown = format!("{} (not written)", config::display_path(&path));
     if let Err(mut diags) = config::parse(&text, &shown, path.clone()) {
         diags.items.retain(|d| {
-            !missing
-                .iter()
-                .any(|k| d.message.starts_with(&format!("missing required key {k} ")))
+            !missing.iter().any(|k| {
+                d.message.starts_with(&format!("missing required key {k} "))
+                    || k.strip_prefix("deploy.").is_some_and(|name| {
+                        d.message == format!("missing required key {name} in this [[deploy]]")
+                    })
+            })
         });
         if !diags.is_empty() {
             return Err(Error::Config(diags));

@@ -509,3 +509,80 @@ fn with_a_template_yaml_the_buildspec_packages_it_into_the_artifact_bucket() {
     r.cmd().args(init_args()).run().success();
     assert!(!r.read("buildspec.yml").contains("cloudformation"));
 }
+
+#[test]
+fn init_deploy_writes_entries_that_load_once_their_execution_policies_are_chosen() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args(init_args())
+        .args([
+            "--deploy",
+            "Staging=333333333333",
+            "--deploy",
+            "Prod=444444444444",
+        ])
+        .args(["--approve", "Prod"])
+        .run()
+        .success();
+    assert!(
+        out.stdout
+            .contains("deploy.execution-policies is not set yet"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("1. choose each [[deploy]] stage's execution-policies"),
+        "{}",
+        out.stdout
+    );
+    let text = p.read("xpipeline.toml");
+    for expected in [
+        "[[deploy]]\n# The stage name.\nname = \"Staging\"\n",
+        "account = \"333333333333\"\n",
+        "stack = \"demo-app-staging\"\n",
+        // No template.yaml in the workspace: the template is the artifact's template.yaml.
+        "template = \"template.yaml\"\n",
+        "name = \"Prod\"\n",
+        "# execution-policies = [\"arn:aws:iam::444444444444:policy/demo-app-prod-resources\"]\n",
+        "\n[deploy.approval]\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    // Until the policies are chosen, the file is refused where the entry starts.
+    let line = text
+        .lines()
+        .position(|l| l == "[[deploy]]")
+        .expect("an entry")
+        + 1;
+    p.cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "xpipeline.toml:{line}:1: missing required key execution-policies in this [[deploy]]"
+        ));
+    p.write(
+        "xpipeline.toml",
+        &text.replace("# execution-policies = ", "execution-policies = "),
+    );
+    let out = p
+        .cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run();
+    assert_ne!(out.code, 2, "the filled-in file loads:\n{}", out.stderr);
+
+    // With a template.yaml, the entries deploy what the buildspec packages.
+    let q = Project::new("demo-app", "main");
+    q.write("template.yaml", "Resources: {}\n");
+    q.cmd()
+        .args(init_args())
+        .args(["--deploy", "Staging=333333333333"])
+        .run()
+        .success();
+    assert!(
+        q.read("xpipeline.toml")
+            .contains("template = \"packaged.yaml\"\n")
+    );
+}
