@@ -529,3 +529,28 @@ def test_empty_accounts_hold_the_target_admin_roles(sandbox: Any) -> None:
         roles = [r["RoleName"] for r in sandbox.client("iam", creds).list_roles()["Roles"]]
         assert roles == ["OrganizationAccountAccessRole"]
     assert sandbox.ctl("empty-accounts", {"target_accounts": []})["target_admin_role_arns"] == []
+
+
+# ------------------------------------------------------------------ the capability rule itself
+
+
+def test_capability_rule() -> None:
+    from xpsandbox.deploy import Failed, check_capabilities, parse_template
+
+    sam = parse_template(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: s3://b/k, Handler: bootstrap, Runtime: provided.al2023}\n"
+    )
+    with pytest.raises(Failed) as err:
+        check_capabilities(sam, "CAPABILITY_AUTO_EXPAND", direct=False)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_IAM]"  # SAM adds a role
+    check_capabilities(sam, "CAPABILITY_NAMED_IAM", direct=False)  # a change set shows the expansion
+    with pytest.raises(Failed) as err:
+        check_capabilities(sam, "CAPABILITY_NAMED_IAM", direct=True)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_AUTO_EXPAND]"
+    check_capabilities(sam, "CAPABILITY_IAM,CAPABILITY_AUTO_EXPAND", direct=True)
+    unnamed = parse_template("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n")
+    check_capabilities(unnamed, "CAPABILITY_IAM", direct=True)
+    with pytest.raises(Failed) as err:
+        check_capabilities(unnamed, "", direct=True)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_IAM]"
