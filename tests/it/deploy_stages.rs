@@ -225,3 +225,25 @@ fn deploy_stages_are_named_when_added_or_removed_and_the_applied_stages_read_bac
         serde_json::json!([{"name": "Prod", "stack": "demo-app-prod", "account": "444444444444"}])
     );
 }
+
+#[test]
+fn plan_of_a_pipeline_to_create_lists_its_deploy_stages() {
+    let sandbox = Sandbox::start();
+    let s = sandbox.seed();
+    let p = Project::new("demo-app", "main");
+    declare(&p, &s, &[STAGING, PROD], "deploy stages from the start");
+    plan(&p, &sandbox)
+        .stdout_has(&format!("pipeline {PIPELINE} does not exist: push would create it"))
+        .stdout_has(
+            "\n  stage Staging   CloudFormation stack demo-app-staging in account 333333333333 (change set, executed) as arn:aws:iam::333333333333:role/demo-app-pipeline-deploy\
+             \n  stage Prod      CloudFormation stack demo-app-prod in account 444444444444 (change set, approval, executed) as arn:aws:iam::444444444444:role/demo-app-pipeline-deploy\n",
+        );
+    let json = plan_json(&p, &sandbox);
+    let names: Vec<&str> = json["stagesAdded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Source", "Build", "Staging", "Prod"]);
+}
