@@ -247,7 +247,10 @@ pub fn decide(plan: &Plan, opts: Options) -> Result<Step> {
                  xpipeline.toml by {}:{}",
                 plan.pipeline,
                 changes(plan.changes.len()),
-                listed(&plan.changes)
+                plan.lines()
+                    .iter()
+                    .map(|l| format!("\n  {l}"))
+                    .collect::<String>()
             ),
             "pass --adopt to take it over and apply these changes, or choose another \
              pipeline.name in xpipeline.toml",
