@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod config_file;
 mod deploy_config;
+mod deploy_stages;
 mod ecosystem;
 mod gitops;
 mod init;
