@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::arn::{account_of, pipeline_arn};
 use crate::model::execution::ActionStatus;
 use crate::model::execution::approval::{
-    CLOUDFORMATION, ChangeSetRef, Gate, Gates, MANUAL, Waiting,
+    CLOUDFORMATION, ChangeSetRef, DeployAction, Gate, Gates, MANUAL, Waiting,
 };
 
 /// The approval actions of a declaration, each with the change set its stage creates before
@@ -23,7 +23,31 @@ pub fn gates_of(p: &PipelineDeclaration, arn: Option<&str>, region: &str) -> Gat
         .map(str::to_owned)
         .unwrap_or_else(|| pipeline_arn(region, &pipeline_account, p.name()));
     let mut gates = Vec::new();
+    let mut deploys = Vec::new();
     for stage in p.stages() {
+        for a in stage.actions() {
+            let Some(t) = a.action_type_id() else {
+                continue;
+            };
+            if t.provider() != CLOUDFORMATION {
+                continue;
+            }
+            deploys.push(DeployAction {
+                stage: stage.name().to_owned(),
+                action: a.name().to_owned(),
+                stack: a
+                    .configuration()
+                    .and_then(|c| c.get("StackName"))
+                    .cloned()
+                    .unwrap_or_default(),
+                account: a
+                    .role_arn()
+                    .and_then(account_of)
+                    .unwrap_or(&pipeline_account)
+                    .to_owned(),
+                region: a.region().unwrap_or(region).to_owned(),
+            });
+        }
         let change_set = stage.actions().iter().find_map(|a| {
             let cfg = a.configuration()?;
             let cf = a.action_type_id()?.provider() == CLOUDFORMATION
@@ -61,6 +85,7 @@ pub fn gates_of(p: &PipelineDeclaration, arn: Option<&str>, region: &str) -> Gat
     Gates {
         pipeline_arn,
         gates,
+        deploys,
     }
 }
 
@@ -73,7 +98,11 @@ pub async fn declared(client: &Client, pipeline: &str, region: &str) -> Result<G
         .await
         .map_err(|e| {
             let (code, message) = error_parts(&e);
-            approval_call(&format!("GetPipeline {pipeline}"), code.as_deref(), &message)
+            approval_call(
+                &format!("GetPipeline {pipeline}"),
+                code.as_deref(),
+                &message,
+            )
         })?;
     let arn = out.metadata().and_then(|m| m.pipeline_arn());
     out.pipeline()
@@ -165,7 +194,12 @@ mod tests {
         ActionDeclaration, ActionOwner, ActionTypeId, StageDeclaration,
     };
 
-    fn action(name: &str, category: ActionCategory, provider: &str, cfg: &[(&str, &str)]) -> ActionDeclaration {
+    fn action(
+        name: &str,
+        category: ActionCategory,
+        provider: &str,
+        cfg: &[(&str, &str)],
+    ) -> ActionDeclaration {
         ActionDeclaration::builder()
             .name(name)
             .action_type_id(
@@ -205,7 +239,10 @@ mod tests {
                 "Approve",
                 ActionCategory::Approval,
                 "Manual",
-                &[("ExternalEntityLink", "https://review"), ("CustomData", "Look")],
+                &[
+                    ("ExternalEntityLink", "https://review"),
+                    ("CustomData", "Look"),
+                ],
             ))
             .build()
             .unwrap();
@@ -216,8 +253,16 @@ mod tests {
             .build()
             .unwrap();
         let g = gates_of(&p, None, "eu-west-1");
-        assert_eq!(g.pipeline_arn, "arn:aws:codepipeline:eu-west-1:111111111111:hello");
+        assert_eq!(
+            g.pipeline_arn,
+            "arn:aws:codepipeline:eu-west-1:111111111111:hello"
+        );
         assert_eq!(g.gates.len(), 1);
+        assert_eq!(g.deploys.len(), 1);
+        assert_eq!(
+            g.deploy("Prod", "CreateChangeSet").unwrap().stack,
+            "hello-prod"
+        );
         let gate = &g.gates[0];
         assert_eq!(gate.external_link.as_deref(), Some("https://review"));
         assert_eq!(gate.custom_data.as_deref(), Some("Look"));

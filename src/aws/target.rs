@@ -26,7 +26,8 @@ pub async fn session(sdk: &Sdk, settings: &Settings, reach: &Reach, account: &st
         Reach::Profile(profile) => {
             let mut s = settings.clone();
             s.profile = Some(profile.clone());
-            let target = sdk_config(&s, std::sync::Arc::new(|_: &crate::aws::calls::Call| {})).await;
+            let target =
+                sdk_config(&s, std::sync::Arc::new(|_: &crate::aws::calls::Call| {})).await;
             let target = Sdk {
                 config: target.config,
                 calls: sdk.calls.clone(),

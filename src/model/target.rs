@@ -64,12 +64,10 @@ impl Access {
                     "account {account} has both --target-profile and --target-admin-role-arn: give one"
                 ));
             }
-            if access
-                .roles
-                .insert(account.to_owned(), r.clone())
-                .is_some()
-            {
-                return Err(format!("--target-admin-role-arn names account {account} twice"));
+            if access.roles.insert(account.to_owned(), r.clone()).is_some() {
+                return Err(format!(
+                    "--target-admin-role-arn names account {account} twice"
+                ));
             }
         }
         Ok(access)
@@ -80,9 +78,11 @@ impl Access {
         if let Some(p) = self.profiles.get(account) {
             return Reach::Profile(p.clone());
         }
-        Reach::AdminRole(self.roles.get(account).cloned().unwrap_or_else(|| {
-            format!("arn:{partition}:iam::{account}:role/{ORGANIZATION_ROLE}")
-        }))
+        Reach::AdminRole(
+            self.roles.get(account).cloned().unwrap_or_else(|| {
+                format!("arn:{partition}:iam::{account}:role/{ORGANIZATION_ROLE}")
+            }),
+        )
     }
 
     /// The profile given for `account`, if any (named in commands the user runs there).
@@ -116,7 +116,9 @@ mod tests {
         );
         assert_eq!(
             a.reach("aws-cn", "555555555555"),
-            Reach::AdminRole("arn:aws-cn:iam::555555555555:role/OrganizationAccountAccessRole".into())
+            Reach::AdminRole(
+                "arn:aws-cn:iam::555555555555:role/OrganizationAccountAccessRole".into()
+            )
         );
         assert_eq!(a.profile("444444444444"), Some("prod-admin"));
     }

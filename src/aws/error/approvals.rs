@@ -45,13 +45,28 @@ mod tests {
 
     #[test]
     fn an_answered_approval_and_a_refusal_say_what_to_do() {
-        let (_, h) = approval_call("PutApprovalResult", Some("ApprovalAlreadyCompletedException"), "done").parts();
+        let (_, h) = approval_call(
+            "PutApprovalResult",
+            Some("ApprovalAlreadyCompletedException"),
+            "done",
+        )
+        .parts();
         assert!(h.contains("answered this approval already"), "{h}");
-        let (m, h) = approval_call("PutApprovalResult", Some("AccessDeniedException"), "no").parts();
+        let (m, h) =
+            approval_call("PutApprovalResult", Some("AccessDeniedException"), "no").parts();
         assert!(m.contains("AccessDeniedException: no"), "{m}");
         assert!(h.contains("codepipeline:PutApprovalResult"), "{h}");
-        let (m, h) = deploy_call("DescribeChangeSet c", "444444444444", Some("AccessDenied"), "no").parts();
-        assert_eq!(m, "DescribeChangeSet c in account 444444444444: AccessDenied: no");
+        let (m, h) = deploy_call(
+            "DescribeChangeSet c",
+            "444444444444",
+            Some("AccessDenied"),
+            "no",
+        )
+        .parts();
+        assert_eq!(
+            m,
+            "DescribeChangeSet c in account 444444444444: AccessDenied: no"
+        );
         assert!(h.contains("--target-profile 444444444444=PROFILE"), "{h}");
     }
 }

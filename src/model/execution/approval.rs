@@ -40,11 +40,23 @@ pub struct Gate {
     pub change_set: Option<ChangeSetRef>,
 }
 
-/// The approval actions of a pipeline's declaration, with its ARN.
+/// A CloudFormation action of the declaration: the stack it deploys, where.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployAction {
+    pub stage: String,
+    pub action: String,
+    pub stack: String,
+    /// The account of the action's role (the target account); the pipeline's when unset.
+    pub account: String,
+    pub region: String,
+}
+
+/// The approval and CloudFormation actions of a pipeline's declaration, with its ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Gates {
     pub pipeline_arn: String,
     pub gates: Vec<Gate>,
+    pub deploys: Vec<DeployAction>,
 }
 
 impl Gates {
@@ -52,6 +64,12 @@ impl Gates {
         self.gates
             .iter()
             .find(|g| g.stage == stage && g.action == action)
+    }
+
+    pub fn deploy(&self, stage: &str, action: &str) -> Option<&DeployAction> {
+        self.deploys
+            .iter()
+            .find(|d| d.stage == stage && d.action == action)
     }
 }
 
@@ -270,6 +288,7 @@ mod tests {
                 custom_data: Some("Look at the change set".into()),
                 ..Gate::default()
             }],
+            deploys: vec![],
         };
         let p = Pending::of(&gates, "Prod", "Approve", Some("e-1"));
         assert_eq!(

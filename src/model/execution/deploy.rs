@@ -70,7 +70,11 @@ impl fmt::Display for ChangeSetSummary {
                 write!(f, ": {}", one_line(r))?;
             }
         }
-        for (mark, list) in [("+", &self.added), ("~", &self.modified), ("-", &self.removed)] {
+        for (mark, list) in [
+            ("+", &self.added),
+            ("~", &self.modified),
+            ("-", &self.removed),
+        ] {
             for c in list {
                 write!(f, "\n  {mark} {}", one_line(&c.logical_id))?;
                 if let Some(t) = &c.resource_type {
@@ -123,6 +127,49 @@ pub struct DeployTarget {
     pub region: Option<String>,
     /// The profile given for that account with --target-profile.
     pub profile: Option<String>,
+}
+
+/// A failed CloudFormation action explained: the failing resource and its reason (from the
+/// stack's events, when they could be read), the known cause and its fix.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployFailure {
+    pub stack: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl DeployFailure {
+    /// From the failing event (when read) and the action's error message: the event's reason
+    /// is diagnosed first, then the action's message.
+    pub fn of(
+        target: &DeployTarget,
+        event: Option<&StackEvent>,
+        action_message: Option<&str>,
+    ) -> DeployFailure {
+        let diagnosis = event
+            .and_then(|e| e.reason.as_deref())
+            .and_then(|r| diagnose(r, target))
+            .or_else(|| action_message.and_then(|m| diagnose(m, target)));
+        DeployFailure {
+            stack: target.stack.clone().unwrap_or_default(),
+            account: target.account.clone().unwrap_or_default(),
+            resource: event.map(|e| e.logical_id.clone()),
+            resource_type: event.map(|e| e.resource_type.clone()),
+            reason: event.and_then(|e| e.reason.clone()),
+            cause: diagnosis.as_ref().map(|d| d.cause.to_owned()),
+            fix: diagnosis.map(|d| d.fix),
+        }
+    }
 }
 
 /// A known cause of a failed deploy and its fix.
@@ -338,9 +385,8 @@ mod tests {
         )
         .unwrap();
         assert!(
-            d.fix.contains(
-                "--stack-name hello-prod --region eu-west-1 --profile prod-admin`"
-            ),
+            d.fix
+                .contains("--stack-name hello-prod --region eu-west-1 --profile prod-admin`"),
             "{}",
             d.fix
         );
@@ -358,7 +404,11 @@ mod tests {
         // older operation's failure, which is not this one's.
         let events = [
             ev("hello", "ROLLBACK_COMPLETE", None),
-            ev("Queue", "CREATE_FAILED", Some("Resource creation cancelled")),
+            ev(
+                "Queue",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
             ev("Bucket", "CREATE_FAILED", Some("bucket already exists")),
             ev("hello", "CREATE_IN_PROGRESS", Some("User Initiated")),
             ev("Old", "UPDATE_FAILED", Some("old")),
@@ -366,6 +416,32 @@ mod tests {
         let f = first_failure("hello", &events).unwrap();
         assert_eq!(f.logical_id, "Bucket");
         assert_eq!(first_failure("hello", &events[3..]), None);
+    }
+
+    #[test]
+    fn a_failure_is_explained_by_its_event_first_then_the_action_message() {
+        let e = StackEvent {
+            logical_id: "Role".into(),
+            resource_type: "AWS::IAM::Role".into(),
+            status: "CREATE_FAILED".into(),
+            reason: Some("Requires capabilities : [CAPABILITY_NAMED_IAM]".into()),
+        };
+        let f = DeployFailure::of(
+            &target(),
+            Some(&e),
+            Some("Cross-account pass role is not allowed"),
+        );
+        assert_eq!(f.resource.as_deref(), Some("Role"));
+        assert_eq!(f.cause.as_deref(), Some("missing capability"));
+        let f = DeployFailure::of(
+            &target(),
+            None,
+            Some("Cross-account pass role is not allowed."),
+        );
+        assert_eq!(f.cause.as_deref(), Some("cross-account pass role"));
+        assert_eq!(f.stack, "hello-prod");
+        let f = DeployFailure::of(&target(), None, Some("Template error"));
+        assert_eq!((f.cause, f.fix), (None, None));
     }
 
     #[test]
@@ -390,7 +466,10 @@ mod tests {
             "change set xpipeline-hello-prod of stack hello-prod (account 444444444444): 1 added, 1 modified, 1 removed\n  + Param (AWS::SSM::Parameter)\n  ~ Other (AWS::SSM::Parameter), replaced\n  - Gone (AWS::SSM::Parameter)"
         );
         let json = serde_json::to_string(&c).unwrap();
-        assert!(json.contains("\"changeSet\":\"xpipeline-hello-prod\""), "{json}");
+        assert!(
+            json.contains("\"changeSet\":\"xpipeline-hello-prod\""),
+            "{json}"
+        );
         assert!(json.contains("\"logicalId\":\"Param\""), "{json}");
     }
 }
