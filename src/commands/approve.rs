@@ -79,15 +79,16 @@ async fn approve(
     let change_set = match &pending.change_set {
         Some(r) => match read_change_set(&sdk, settings, access, r).await {
             Ok(c) => {
+                let verb = if args.reject {
+                    "rejecting"
+                } else {
+                    "approving"
+                };
                 ui.status(format_args!(
-                    "{} of execution {} {}: {c}",
-                    if args.reject {
-                        "rejecting"
-                    } else {
-                        "approving"
-                    },
-                    pending.execution_id.as_deref().unwrap_or("?"),
+                    "{verb} {}/{} of execution {}: {c}",
                     pending.stage,
+                    pending.action,
+                    pending.execution_id.as_deref().unwrap_or("?"),
                 ));
                 Some(c)
             }

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::model::execution::approval::Pending;
-use crate::model::execution::deploy::ChangeSetSummary;
+use crate::model::execution::deploy::{ChangeSetSummary, DeployFailure};
 use crate::model::text::one_line;
 
 /// What the watch says once when an approval starts waiting, line by line: the stage, the
@@ -38,6 +38,28 @@ pub fn waiting_lines(p: &Pending) -> Vec<String> {
         p.approver_resource
     ));
     out
+}
+
+/// What explains a failed deploy, after the failure line: the failing resource of the
+/// stack's latest operation and its reason, then the fix of a known cause.
+pub fn deploy_failure_text(d: &DeployFailure) -> String {
+    let mut msg = String::new();
+    if let Some(r) = &d.resource {
+        msg.push_str(&format!(
+            "\n  the stack's latest operation failed at {} ({}), stack {} in account {}",
+            one_line(r),
+            one_line(d.resource_type.as_deref().unwrap_or("?")),
+            d.stack,
+            d.account
+        ));
+        if let Some(why) = &d.reason {
+            msg.push_str(&format!(": {}", one_line(why)));
+        }
+    }
+    if let Some(fix) = &d.fix {
+        msg.push_str(&format!("\n  hint: {}", one_line(fix)));
+    }
+    msg
 }
 
 /// The result of `approve`.
@@ -140,5 +162,45 @@ mod tests {
         assert!(json.contains("\"result\":\"Rejected\""), "{json}");
         assert!(json.contains("\"approverResource\":\"arn:aws:codepipeline:eu-west-1:111111111111:hello/prod/Approve\""), "{json}");
         assert!(!json.contains("token"), "{json}");
+    }
+
+    #[test]
+    fn a_failed_deploy_names_its_resource_and_the_fix() {
+        use crate::model::execution::deploy::{DeployTarget, StackEvent};
+        use crate::model::execution::view::tests::{layout, run, snap};
+        use crate::model::execution::{ActionError, ActionStatus as A, ExecutionStatus as E, View};
+        use crate::ui::execution::failure;
+        let mut failed = run("prod", "ExecuteChangeSet", A::Failed, 100.0, 130.0);
+        failed.result.error = Some(ActionError {
+            code: Some("JobFailed".into()),
+            message: "Stack hello-prod failed".into(),
+        });
+        let mut v = View::of(&layout(), &snap(E::Failed, vec![failed]), 140.0);
+        let target = DeployTarget {
+            stack: Some("hello-prod".into()),
+            account: Some("444444444444".into()),
+            region: Some("eu-west-1".into()),
+            profile: None,
+        };
+        let event = StackEvent {
+            logical_id: "Role".into(),
+            resource_type: "AWS::IAM::Role".into(),
+            status: "CREATE_FAILED".into(),
+            reason: Some("Requires capabilities : [CAPABILITY_NAMED_IAM]".into()),
+        };
+        v.attach_deploy_failure(
+            "prod",
+            "ExecuteChangeSet",
+            DeployFailure::of(&target, Some(&event), None),
+        );
+        let msg = failure(&v).unwrap();
+        assert!(
+            msg.contains("\n  the stack's latest operation failed at Role (AWS::IAM::Role), stack hello-prod in account 444444444444: Requires capabilities : [CAPABILITY_NAMED_IAM]\n  hint: the template needs what CloudFormation says"),
+            "{msg}"
+        );
+        assert!(msg.contains("`capabilities`"), "{msg}");
+        // A watch stopped at an approval has not failed.
+        let at_gate = View::of(&layout(), &snap(E::InProgress, vec![]), 1.0);
+        assert_eq!(failure(&at_gate), None);
     }
 }

@@ -183,21 +183,7 @@ pub fn failure(v: &View) -> Option<String> {
         // A deploy: the failing resource and the known cause's fix.
         let deploy = a.deploy_failure.as_ref();
         if let Some(d) = deploy {
-            if let Some(r) = &d.resource {
-                msg.push_str(&format!(
-                    "\n  failing resource {} ({}) of stack {} in account {}",
-                    one_line(r),
-                    one_line(d.resource_type.as_deref().unwrap_or("?")),
-                    d.stack,
-                    d.account
-                ));
-                if let Some(why) = &d.reason {
-                    msg.push_str(&format!(": {}", one_line(why)));
-                }
-            }
-            if let Some(fix) = &d.fix {
-                msg.push_str(&format!("\n  hint: {}", one_line(fix)));
-            }
+            msg.push_str(&super::approval::deploy_failure_text(d));
         }
         // A permission refusal: which grant is missing and which command adds it.
         if let Some(g) = a
@@ -407,43 +393,6 @@ mod tests {
             msg.ends_with("\n  hint: CodeBuild may not assume the build role arn:aws:iam::1:role/b: run `cargo xpipeline bootstrap`, which adds CodeBuildAssumesTheRole to the trust policy of arn:aws:iam::1:role/b; for a resource bootstrap may not change, add the statements `cargo xpipeline policies` prints for it"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn a_failed_deploy_names_its_resource_and_the_fix() {
-        use crate::model::execution::deploy::{DeployFailure, DeployTarget, StackEvent};
-        let mut failed = run("prod", "ExecuteChangeSet", A::Failed, 100.0, 130.0);
-        failed.result.error = Some(ActionError {
-            code: Some("JobFailed".into()),
-            message: "Stack hello-prod failed".into(),
-        });
-        let mut v = View::of(&layout(), &snap(E::Failed, vec![failed]), 140.0);
-        let target = DeployTarget {
-            stack: Some("hello-prod".into()),
-            account: Some("444444444444".into()),
-            region: Some("eu-west-1".into()),
-            profile: None,
-        };
-        let event = StackEvent {
-            logical_id: "Role".into(),
-            resource_type: "AWS::IAM::Role".into(),
-            status: "CREATE_FAILED".into(),
-            reason: Some("Requires capabilities : [CAPABILITY_NAMED_IAM]".into()),
-        };
-        v.attach_deploy_failure(
-            "prod",
-            "ExecuteChangeSet",
-            DeployFailure::of(&target, Some(&event), None),
-        );
-        let msg = failure(&v).unwrap();
-        assert!(
-            msg.contains("\n  failing resource Role (AWS::IAM::Role) of stack hello-prod in account 444444444444: Requires capabilities : [CAPABILITY_NAMED_IAM]\n  hint: the template needs what CloudFormation says"),
-            "{msg}"
-        );
-        assert!(msg.contains("`capabilities`"), "{msg}");
-        // A watch stopped at an approval has not failed.
-        let at_gate = View::of(&layout(), &snap(E::InProgress, vec![]), 1.0);
-        assert_eq!(failure(&at_gate), None);
     }
 
     #[test]

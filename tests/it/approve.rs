@@ -180,13 +180,21 @@ fn approve_shows_the_change_set_and_the_stage_goes_on() {
         vec![deploy_stage(t, PROD, "Prod", true, None)]
     });
     until_the_gate(&p, &sandbox);
+    // `status` shows the approval waiting, in text and in JSON.
+    run(&p, &sandbox, &["status"])
+        .success()
+        .stdout_has("Waiting for approval\n  Prod/Approve waits for approval: prod, please");
+    let out = run(&p, &sandbox, &["--output", "json", "status"]).success();
+    let v: Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(v["approvals"][0]["stage"], "Prod", "{v}");
+    assert_eq!(v["approvals"][0]["changeSet"]["stack"], STACK, "{v}");
     let commit = p.git(&["rev-parse", "HEAD"]);
     let marker = format!("/xpipeline-demo/{commit}");
     assert_eq!(ssm_parameter(&sandbox, &targets, PROD, &marker), "absent");
 
     let out = run(&p, &sandbox, &["--output", "json", "approve", "--comment", "reviewed"])
         .success()
-        .stderr_has("approving of execution")
+        .stderr_has("approving Prod/Approve of execution ")
         .stderr_has("change set xpipeline-xpipeline-demo-prod of stack xpipeline-demo-prod (account 444444444444): 1 added, 0 modified, 0 removed")
         .stderr_has("+ Marker (AWS::SSM::Parameter)");
     let v: Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
@@ -304,7 +312,7 @@ fn a_failed_first_create_names_the_resource_then_the_delete_command() {
     run(&p, &sandbox, &["status", "--watch"])
         .code(3)
         .stderr_has("action Prod/ExecuteChangeSet failed")
-        .stderr_has("failing resource Marker (AWS::SSM::Parameter) of stack xpipeline-demo-prod in account 444444444444: Parameter limit exceeded");
+        .stderr_has("the stack's latest operation failed at Marker (AWS::SSM::Parameter), stack xpipeline-demo-prod in account 444444444444: Parameter limit exceeded");
     // The stack is left in ROLLBACK_COMPLETE: the next run names the command that deletes it.
     fixture::start_execution(&sandbox, PIPELINE);
     run(&p, &sandbox, &["status", "--watch"])
