@@ -112,7 +112,7 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Show (or --follow) the CodeBuild log of an execution's build
     Logs(LogsArgs),
-    /// Approve (or --reject) the manual approval an execution waits for, after showing its change set
+    /// Approve (or --reject) the manual approval an execution waits for
     #[command(
         after_help = "Examples:\n  cargo xpipeline approve --stage prod --comment \"change set reviewed\"\n  cargo xpipeline approve --reject --target-profile 444444444444=prod-admin"
     )]
