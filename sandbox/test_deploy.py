@@ -529,3 +529,54 @@ def test_empty_accounts_hold_the_target_admin_roles(sandbox: Any) -> None:
         roles = [r["RoleName"] for r in sandbox.client("iam", creds).list_roles()["Roles"]]
         assert roles == ["OrganizationAccountAccessRole"]
     assert sandbox.ctl("empty-accounts", {"target_accounts": []})["target_admin_role_arns"] == []
+
+
+# ------------------------------------------------------------------ the capability rule itself
+
+
+def test_capability_rule() -> None:
+    from xpsandbox.deploy import Failed, check_capabilities, parse_template
+
+    sam = parse_template(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: s3://b/k, Handler: bootstrap, Runtime: provided.al2023}\n"
+    )
+    with pytest.raises(Failed) as err:
+        check_capabilities(sam, "CAPABILITY_AUTO_EXPAND", direct=False)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_IAM]"  # SAM adds a role
+    check_capabilities(sam, "CAPABILITY_NAMED_IAM", direct=False)  # a change set shows the expansion
+    with pytest.raises(Failed) as err:
+        check_capabilities(sam, "CAPABILITY_NAMED_IAM", direct=True)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_AUTO_EXPAND]"
+    check_capabilities(sam, "CAPABILITY_IAM,CAPABILITY_AUTO_EXPAND", direct=True)
+    unnamed = parse_template("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {AssumeRolePolicyDocument: {}}\n")
+    check_capabilities(unnamed, "CAPABILITY_IAM", direct=True)
+    with pytest.raises(Failed) as err:
+        check_capabilities(unnamed, "", direct=True)
+    assert err.value.message == "Requires capabilities : [CAPABILITY_IAM]"
+
+
+def test_the_service_role_needs_its_own_grant_to_assume_the_deploy_role(sandbox: Any, sc: dict[str, Any]) -> None:
+    push(sandbox, sc, {"template.yaml": TEMPLATE})
+    service_role = sc["service_role_arn"]
+    assert sandbox.ctl(f"policy?arn={service_role}&kind=permissions&name=xpipeline-deploy")["document"] is not None
+    sandbox.ctl("policy", {"arn": service_role, "kind": "permissions", "name": "xpipeline-deploy", "document": None})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "xpipeline-demo-staging"))
+    with pytest.raises(ClientError) as err:
+        sandbox.client("codepipeline").create_pipeline(pipeline=decl)
+    assert err.value.response["Error"]["Message"] == (
+        f"{service_role} is not authorized to perform AssumeRole on role {sc['targets'][STAGING]['deploy_role_arn']}"
+    )
+
+
+def test_running_the_same_commit_again_changes_nothing(sandbox: Any, sc: dict[str, Any]) -> None:
+    sha = push(sandbox, sc, {"template.yaml": TEMPLATE})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "xpipeline-demo-staging"))
+    assert run(sandbox, sc, decl)["status"] == "Succeeded"
+    assert run(sandbox, sc, decl)["status"] == "Succeeded"
+    cfn = in_account(sandbox, sc, STAGING, "cloudformation")
+    assert cfn.describe_stacks(StackName="xpipeline-demo-staging")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    cs = cfn.describe_change_set(StackName="xpipeline-demo-staging", ChangeSetName="xpipeline-xpipeline-demo-staging")
+    assert cs["Status"] == "FAILED" and "didn't contain changes" in cs["StatusReason"]
+    outputs = sandbox.ctl("deploy-outputs?pipeline=demo")
+    assert [json.loads(o["content"]) for o in outputs] == [{"MarkerName": f"/xpipeline-demo/{sha}"}] * 2

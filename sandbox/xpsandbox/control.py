@@ -24,6 +24,10 @@
     POST /_sandbox/commit      {"account", "repository", "branch", ["message", "region"]}
                                                 {"commit", "previous"} (event_routing.py)
     GET  /_sandbox/deliveries                   [{"eventId", "account", "step", "outcome", ...}]
+    POST /_sandbox/stack-failure {"account", "stack", ["resource", "reason"]}   (deploy.py)
+    GET  /_sandbox/deploy-outputs[?pipeline=]   [{"pipeline", "stage", "action", "file", "content", ...}]
+    POST /_sandbox/artifact-files {"pipeline", "files", ["artifact"]}          (deploy.py)
+    POST /_sandbox/approval-timeout {"pipeline", "action"}  {"expired": N}     (approvals.py)
 """
 
 from __future__ import annotations

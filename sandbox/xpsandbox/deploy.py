@@ -56,6 +56,8 @@ IAM_NAMES = {
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::IAM::InstanceProfile": "InstanceProfileName",
 }
+# SAM resources whose expansion creates an IAM role unless they name one with Role
+SAM_ROLES = {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
 IAM_TYPES = set(IAM_NAMES) | {"AWS::IAM::Policy", "AWS::IAM::AccessKey", "AWS::IAM::UserToGroupAddition"}
 
 
@@ -202,6 +204,8 @@ def required_iam(doc: dict[str, Any]) -> str | None:
     need = None
     for res in doc.get("Resources", {}).values():
         t = res.get("Type") if isinstance(res, dict) else None
+        if t in SAM_ROLES and "Role" not in (res.get("Properties") or {}):
+            need = "CAPABILITY_IAM"  # SAM's transform adds an unnamed role for it
         if t in IAM_TYPES:
             if IAM_NAMES.get(t) in (res.get("Properties") or {}):
                 return "CAPABILITY_NAMED_IAM"
