@@ -100,10 +100,19 @@ fn pipeline(
     sandbox: &Sandbox,
     stages: impl Fn(&Value) -> Vec<Value>,
 ) -> (Project, Scenario, Value) {
+    pipeline_of(sandbox, TEMPLATE, stages)
+}
+
+/// As `pipeline`, with this template.yaml.
+fn pipeline_of(
+    sandbox: &Sandbox,
+    template: &str,
+    stages: impl Fn(&Value) -> Vec<Value>,
+) -> (Project, Scenario, Value) {
     let (s, targets) = seed(sandbox);
     let p = Project::new("demo-app", "main");
     p.write("xpipeline.toml", &s.config(PIPELINE));
-    p.write("template.yaml", TEMPLATE);
+    p.write("template.yaml", template);
     p.commit_all("Add the pipeline and its template");
     let repo = sandbox.repo_dir(&s.source_account, &s.repository);
     p.git(&["push", "-q", repo.to_str().unwrap(), "HEAD:main"]);
@@ -319,4 +328,46 @@ fn a_failed_first_create_names_the_resource_then_the_delete_command() {
         .code(3)
         .stderr_has("ROLLBACK_COMPLETE")
         .stderr_has("`aws cloudformation delete-stack --stack-name xpipeline-demo-prod --region eu-west-1 --profile <a profile of account 444444444444>`");
+}
+
+#[test]
+fn a_missing_capability_names_the_key_with_aws_wording() {
+    let sandbox = Sandbox::start();
+    let named_role = "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: demo-named\n      AssumeRolePolicyDocument: {\"Version\": \"2012-10-17\", \"Statement\": []}\n";
+    let (p, _, _) = pipeline_of(&sandbox, named_role, |t| {
+        let mut stage = deploy_stage(t, STAGING, "Staging", false, None);
+        let conf = &mut stage["actions"][0]["configuration"];
+        conf["Capabilities"] = json!("CAPABILITY_AUTO_EXPAND");
+        conf.as_object_mut().unwrap().remove("ParameterOverrides");
+        vec![stage]
+    });
+    run(&p, &sandbox, &["status", "--watch"])
+        .code(3)
+        .stderr_has("action Staging/CreateChangeSet failed")
+        .stderr_has("Requires capabilities : [CAPABILITY_NAMED_IAM]")
+        .stderr_has("add it to `capabilities` of this [[deploy]]");
+}
+
+#[test]
+fn a_target_without_the_bucket_grant_names_the_bucket_and_the_fix() {
+    let sandbox = Sandbox::start();
+    let (p, s, _) = pipeline(&sandbox, |t| {
+        vec![deploy_stage(t, STAGING, "Staging", false, None)]
+    });
+    // The bucket policy loses the targets' read grant (as before bootstrap added it).
+    fixture::boto3(
+        &sandbox,
+        &format!(
+            "s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name=os.environ['AWS_REGION'])\n\
+             doc = json.loads(s3.get_bucket_policy(Bucket='{b}')['Policy'])\n\
+             doc['Statement'] = [x for x in doc['Statement'] if x.get('Sid') != 'DeployTargetsReadArtifacts']\n\
+             s3.put_bucket_policy(Bucket='{b}', Policy=json.dumps(doc))",
+            b = s.bucket
+        ),
+    );
+    run(&p, &sandbox, &["status", "--watch"])
+        .code(3)
+        .stderr_has("action Staging/CreateChangeSet failed")
+        .stderr_has(&format!("Amazon S3 bucket named {}", s.bucket))
+        .stderr_has("hint: the artifact bucket's policy must let the deploy and execution roles of account 333333333333 read");
 }

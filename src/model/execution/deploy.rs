@@ -262,6 +262,16 @@ pub fn diagnose(message: &str, target: &DeployTarget) -> Option<Diagnosis> {
             ),
         });
     }
+    if lower.contains("is invalid or cannot be assumed") {
+        return Some(Diagnosis {
+            cause: "execution role not assumable",
+            fix: format!(
+                "CloudFormation must be able to assume the execution role: `execution-role-arn` \
+                 must name a role of account {account} that trusts cloudformation.amazonaws.com; \
+                 run `{BOOTSTRAP}`, which creates <pipeline>-cfn-execution so"
+            ),
+        });
+    }
     if lower.contains("invalid principal") {
         return Some(Diagnosis {
             cause: "invalid principal",
@@ -274,7 +284,9 @@ pub fn diagnose(message: &str, target: &DeployTarget) -> Option<Diagnosis> {
     let kms = lower.contains("kms:decrypt")
         || lower.contains("kms:generatedatakey")
         || lower.contains("ciphertext refers to a customer master key")
-        || lower.contains("kmsaccessdenied");
+        || lower.contains("kmsaccessdenied")
+        || lower.contains("denied by kms")
+        || lower.contains("aws kms key named");
     if kms {
         return Some(Diagnosis {
             cause: "artifact key not readable",
@@ -360,6 +372,24 @@ mod tests {
         assert_eq!(
             cause("Invalid principal in policy: \"AWS\":\"arn:aws:iam::444444444444:role/x\""),
             Some("invalid principal")
+        );
+        assert_eq!(
+            cause(
+                "Your access has been denied by KMS, please make sure your request credentials have permission to use the key arn:aws:kms:eu-west-1:111111111111:key/k for b/o. KMS Error Code: AccessDeniedException"
+            ),
+            Some("artifact key not readable")
+        );
+        assert_eq!(
+            cause(
+                "Insufficient permissions The service role or action role doesn\u{2019}t have the permissions required to access the Amazon S3 bucket named b. Update the IAM role permissions, and then try again. Error: Amazon S3:AccessDenied:Access Denied"
+            ),
+            Some("artifact not readable")
+        );
+        assert_eq!(
+            cause(
+                "Role arn:aws:iam::444444444444:role/hello-cfn-execution is invalid or cannot be assumed"
+            ),
+            Some("execution role not assumable")
         );
         assert_eq!(cause("Template format error: unknown"), None);
     }
