@@ -283,7 +283,7 @@ pub struct ApproveArgs {
     /// Answer the approval of this execution [default: whichever is waiting]
     #[arg(long, value_name = "ID")]
     pub execution: Option<String>,
-    /// The stage whose approval to answer (needed when several wait)
+    /// The stage whose approval to answer, or STAGE/ACTION (needed when several wait)
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
     #[command(flatten)]

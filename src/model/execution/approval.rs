@@ -173,7 +173,7 @@ pub fn choose(
     let mut found: Vec<Waiting> = waiting
         .into_iter()
         .filter(|w| execution.is_none_or(|e| w.execution_id.as_deref() == Some(e)))
-        .filter(|w| stage.is_none_or(|s| w.stage == s))
+        .filter(|w| stage.is_none_or(|s| w.stage == s || format!("{}/{}", w.stage, w.action) == s))
         .collect();
     match found.len() {
         1 => Ok(found.remove(0)),
@@ -191,7 +191,17 @@ pub fn choose(
             Err(NotChosen::None(msg))
         }
         _ => {
-            let stages: Vec<String> = found.iter().map(|w| w.stage.clone()).collect();
+            // Two approvals of one stage are told apart by STAGE/ACTION.
+            let same_stage = found
+                .iter()
+                .any(|w| found.iter().filter(|x| x.stage == w.stage).count() > 1);
+            let stages: Vec<String> = found
+                .iter()
+                .map(|w| match same_stage {
+                    true => format!("{}/{}", w.stage, w.action),
+                    false => w.stage.clone(),
+                })
+                .collect();
             Err(NotChosen::Several(format!(
                 "{} approvals of pipeline {pipeline} are waiting ({}): say which with --stage {}",
                 found.len(),
@@ -268,6 +278,16 @@ mod tests {
             )
         );
         assert_eq!(choose("p", both, None, Some("Prod")).unwrap().stage, "Prod");
+        let mut second = waiting("Prod", "e-2");
+        second.action = "SecurityReview".into();
+        let one_stage = vec![waiting("Prod", "e-2"), second];
+        let e = choose("p", one_stage.clone(), None, Some("Prod")).unwrap_err();
+        assert!(
+            matches!(&e, NotChosen::Several(m) if m.ends_with("--stage Prod/Approve or --stage Prod/SecurityReview")),
+            "{e:?}"
+        );
+        let w = choose("p", one_stage, None, Some("Prod/SecurityReview")).unwrap();
+        assert_eq!(w.action, "SecurityReview");
     }
 
     #[test]
