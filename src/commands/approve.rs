@@ -77,7 +77,7 @@ async fn approve(
     let (sts_client, _) = sts::client(&sdk);
     let who = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
     let change_set = match &pending.change_set {
-        Some(r) => match read_change_set(&sdk, settings, access, r).await {
+        Some(r) => match read_change_set(&sdk, settings, access, r, &who.account).await {
             Ok(c) => {
                 let verb = if args.reject {
                     "rejecting"
@@ -123,9 +123,16 @@ async fn read_change_set(
     settings: &Settings,
     access: &Access,
     r: &ChangeSetRef,
+    own_account: &str,
 ) -> Result<ChangeSetSummary> {
-    let reach = access.reach(partition_of(&r.region), &r.account);
-    let target = target::session(sdk, settings, &reach, &r.account).await?;
+    // A stage deploying into the caller's own account needs no other credentials.
+    let target = match r.account == own_account {
+        true => sdk.clone(),
+        false => {
+            let reach = access.reach(partition_of(&r.region), &r.account);
+            target::session(sdk, settings, &reach, &r.account).await?
+        }
+    };
     let cf = aws::client!(aws_sdk_cloudformation, &target);
     cloudformation::change_set(&cf, &r.account, &r.stack, &r.change_set).await
 }

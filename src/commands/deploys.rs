@@ -149,9 +149,14 @@ impl Deploys {
         region: &str,
         stack: &str,
     ) -> Vec<crate::model::execution::deploy::StackEvent> {
-        let reach = self.access.reach(partition_of(region), account);
-        let Ok(sdk) = target::session(&self.sdk, &self.settings, &reach, account).await else {
-            return Vec::new();
+        let sdk = if account == self.pipeline_account {
+            self.sdk.clone()
+        } else {
+            let reach = self.access.reach(partition_of(region), account);
+            match target::session(&self.sdk, &self.settings, &reach, account).await {
+                Ok(sdk) => sdk,
+                Err(_) => return Vec::new(),
+            }
         };
         let cf = aws::client!(aws_sdk_cloudformation, &sdk);
         cloudformation::stack_events(&cf, account, stack)
