@@ -112,6 +112,11 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Show (or --follow) the CodeBuild log of an execution's build
     Logs(LogsArgs),
+    /// Approve (or --reject) the manual approval an execution waits for
+    #[command(
+        after_help = "Examples:\n  cargo xpipeline approve --stage prod --comment \"change set reviewed\"\n  cargo xpipeline approve --reject --target-profile 444444444444=prod-admin"
+    )]
+    Approve(ApproveArgs),
     /// Print the JSON Schema of xpipeline.toml (for editors: taplo, Even Better TOML)
     #[command(after_help = "Example:\n  cargo xpipeline schema > xpipeline.schema.json")]
     Schema(SchemaArgs),
@@ -132,6 +137,7 @@ impl Command {
             Command::Policies(_) => "policies",
             Command::Bootstrap(_) => "bootstrap",
             Command::Logs(_) => "logs",
+            Command::Approve(_) => "approve",
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
         }
@@ -211,6 +217,9 @@ pub struct PushArgs {
     /// Start a new execution even when one already built this commit
     #[arg(long)]
     pub rebuild: bool,
+    /// Stop following (exit 0) when the execution reaches a manual approval
+    #[arg(long, conflicts_with = "no_watch")]
+    pub no_wait_approval: bool,
     /// Show what would happen; change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -230,6 +239,8 @@ pub struct PushArgs {
     pub git_endpoint: Option<String>,
     #[command(flatten)]
     pub logs: LogArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// How the watch shows the CodeBuild build's log (push, status --watch).
@@ -258,8 +269,43 @@ pub struct StatusArgs {
     /// Show (or with --watch, follow) this execution
     #[arg(long, value_name = "ID")]
     pub execution: Option<String>,
+    /// With --watch: stop following (exit 0) when the execution reaches a manual approval
+    #[arg(long, requires = "watch")]
+    pub no_wait_approval: bool,
     #[command(flatten)]
     pub logs: LogArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Reject instead: the execution ends Failed
+    #[arg(long)]
+    pub reject: bool,
+    /// The summary recorded with the answer [default: "Approved by <caller ARN> with cargo xpipeline"]
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Answer the approval of this execution [default: whichever is waiting]
+    #[arg(long, value_name = "ID")]
+    pub execution: Option<String>,
+    /// The stage whose approval to answer, or STAGE/ACTION (needed when several wait)
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// How a target (deploy) account is reached, to read its change sets and stack events.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Target accounts")]
+pub struct TargetArgs {
+    /// Reach target account ACCOUNT with this AWS profile (repeatable)
+    #[arg(long, value_name = "ACCOUNT=PROFILE")]
+    pub target_profile: Vec<String>,
+    /// Role to assume in a target account, one per account (repeatable) [default: arn:<partition>:iam::<account>:role/OrganizationAccountAccessRole]
+    #[arg(long, value_name = "ARN")]
+    pub target_admin_role_arn: Vec<String>,
 }
 
 #[derive(Debug, Args)]

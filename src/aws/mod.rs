@@ -2,8 +2,10 @@
 //! with the call log every client carries (`Sdk`, `client!`), the async runtime the commands
 //! run on, and the mapping of SDK errors to `Error`.
 
+pub mod approvals;
 pub mod bootstrap;
 pub mod calls;
+pub mod cloudformation;
 pub mod codebuild;
 pub mod error;
 pub mod executions;
@@ -11,6 +13,7 @@ pub mod logs;
 pub mod pipeline;
 pub mod retry;
 pub mod sts;
+pub mod target;
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,9 +1,11 @@
 //! What the user does: one module per subcommand, dispatched from `run`.
 
+mod approve;
 mod bootstrap;
 mod builds;
 mod completions;
 mod declaration;
+mod deploys;
 mod init;
 mod logs;
 mod plan;
@@ -59,6 +61,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                 (Command::Status(args), _) => status::run(args, &settings, cfg, ui),
                 (Command::Bootstrap(args), _) => bootstrap::run(args, &settings, cfg, ui),
                 (Command::Logs(args), _) => logs::run(args, &settings, cfg, ui),
+                (Command::Approve(args), _) => approve::run(args, &settings, cfg, ui),
                 (Command::Push(_), None) => unreachable!("push has its local branch"),
                 (Command::Init(_) | Command::Schema(_) | Command::Completions(_), _) => {
                     unreachable!("dispatched above")
@@ -87,6 +90,18 @@ fn refuse_empty_flags(command: &Command) -> Result<()> {
                 "--action",
                 a.action.as_deref(),
                 "an action name (NAME or STAGE/NAME), or leave it out for the latest build",
+            ),
+        ],
+        Command::Approve(a) => &[
+            (
+                "--execution",
+                a.execution.as_deref(),
+                "an execution id, or leave it out for whichever approval is waiting",
+            ),
+            (
+                "--stage",
+                a.stage.as_deref(),
+                "a stage name, or leave it out when one approval is waiting",
             ),
         ],
         Command::Push(a) => &[(

@@ -34,7 +34,12 @@ pub fn run(
     local: LocalBranch,
     ui: &Ui,
 ) -> Result<()> {
-    aws::block_on(push(args, settings, decl, local, ui))?
+    let access = crate::model::target::Access::from_flags(
+        &args.target.target_profile,
+        &args.target.target_admin_role_arn,
+    )
+    .map_err(Error::usage)?;
+    aws::block_on(push(args, settings, decl, local, access, ui))?
 }
 
 async fn push(
@@ -42,6 +47,7 @@ async fn push(
     settings: &Settings,
     decl: &Declaration,
     local: LocalBranch,
+    access: crate::model::target::Access,
     ui: &Ui,
 ) -> Result<()> {
     // The local side first (the branch and its xpipeline.toml were read before any network
@@ -131,9 +137,17 @@ async fn push(
     // The execution that builds exactly the pushed commit: started (trigger = push) or found,
     // then followed; the exit code is its result.
     let mut builds = super::builds::Builds::new(&sdk, args.logs.into());
+    let mut deploys = super::deploys::Deploys::new(
+        &sdk,
+        settings,
+        &cfg.pipeline.account,
+        access,
+        args.no_wait_approval,
+    );
     let followed = super::watch::after_push(
         &pipeline_client,
         &mut builds,
+        &mut deploys,
         cfg,
         super::watch::Pushed {
             commit: &pushed.commit,

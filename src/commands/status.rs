@@ -6,12 +6,14 @@
 use aws_sdk_codepipeline::Client;
 
 use super::builds::{Builds, LogOptions};
+use super::deploys::Deploys;
 use super::watch;
 use crate::aws::{self, executions};
 use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::execution::{View, current};
+use crate::model::target::Access;
 use crate::settings::Settings;
 use crate::ui::Ui;
 
@@ -19,10 +21,21 @@ use crate::ui::Ui;
 const RECENT: i32 = 10;
 
 pub fn run(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
-    aws::block_on(run_async(args, settings, cfg, ui))?
+    let access = Access::from_flags(
+        &args.target.target_profile,
+        &args.target.target_admin_role_arn,
+    )
+    .map_err(Error::usage)?;
+    aws::block_on(run_async(args, settings, cfg, access, ui))?
 }
 
-async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
+async fn run_async(
+    args: &StatusArgs,
+    settings: &Settings,
+    cfg: &Config,
+    access: Access,
+    ui: &Ui,
+) -> Result<()> {
     let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
     let client: Client = aws::client!(aws_sdk_codepipeline, &sdk);
     let name = &cfg.pipeline.name;
@@ -74,9 +87,17 @@ async fn run_async(args: &StatusArgs, settings: &Settings, cfg: &Config, ui: &Ui
                 }
             };
             let mut builds = Builds::new(&sdk, args.logs.into());
+            let mut deploys = Deploys::new(
+                &sdk,
+                settings,
+                &cfg.pipeline.account,
+                access,
+                args.no_wait_approval,
+            );
             let view = watch::follow(
                 &client,
                 &mut builds,
+                &mut deploys,
                 name,
                 &id,
                 None,

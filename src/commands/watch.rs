@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_codepipeline::Client;
 
 use super::builds::Builds;
+use super::deploys::Deploys;
 use crate::aws::error::Failure;
 use crate::aws::executions::{self, Creation};
 use crate::aws::retry::{Pacer, backoff, random_unit};
@@ -23,6 +24,7 @@ use crate::model::execution::{
 use crate::model::text::{duration, short_commit};
 use crate::settings::Settings;
 use crate::ui::Ui;
+use crate::ui::approval::waiting_lines;
 use crate::ui::execution::failure;
 use crate::ui::watch::Renderer;
 
@@ -83,9 +85,11 @@ pub struct Pushed<'a> {
 /// `watch` is false (--no-watch still starts it when trigger = push, and says how to follow).
 /// One execution per commit: a commit already on the branch whose execution exists is
 /// followed (running) or reported (ended), unless --rebuild.
+#[allow(clippy::too_many_arguments)]
 pub async fn after_push(
     client: &Client,
     builds: &mut Builds,
+    deploys: &mut Deploys,
     cfg: &Config,
     pushed: Pushed<'_>,
     watch: bool,
@@ -110,6 +114,7 @@ pub async fn after_push(
     let view = follow(
         client,
         builds,
+        deploys,
         &cfg.pipeline.name,
         &id,
         layout,
@@ -256,9 +261,11 @@ fn interrupted(id: &str) -> Error {
 /// the watch itself cannot go on (Ctrl-C, an outage longer than `outage`, access denied).
 /// `layout` (the stages and actions, to show those not started yet) is read with GetPipeline
 /// when `None`.
+#[allow(clippy::too_many_arguments)]
 pub async fn follow(
     client: &Client,
     builds: &mut Builds,
+    deploys: &mut Deploys,
     pipeline: &str,
     id: &str,
     layout: Option<Layout>,
@@ -308,13 +315,25 @@ pub async fn follow(
                     renderer.note(now, "CodePipeline answers again");
                 }
                 renderer.show(&s, &in_order(answer.events, logs), now);
+                let (told, waits) = deploys.waiting(client, &s).await;
+                for line in told.iter().flat_map(waiting_lines) {
+                    renderer.note(now, &line);
+                }
                 match wait {
+                    Some(_) if waits && deploys.stop_at_gate => {
+                        renderer.finish();
+                        ui.status(format_args!(
+                            "stopped following at the approval (--no-wait-approval); the execution waits: answer it with `cargo xpipeline approve`, follow it with `cargo xpipeline status --watch --execution {id}`"
+                        ));
+                        return Ok(View::of(&layout, &s, now));
+                    }
                     Some(wait) => wait,
                     None => {
                         renderer.finish();
                         let mut view = View::of(&layout, &s, now);
                         if !view.succeeded() {
                             builds.tail_failed(&mut view).await;
+                            deploys.explain(client, &s, &mut view).await;
                             renderer.failed_builds(&view, builds.streamed);
                         }
                         return Ok(view);

@@ -164,7 +164,8 @@ pub fn action_line(a: &ActionView) -> String {
 /// Why an execution that ended did not succeed, naming the failing action and its message;
 /// `None` when it succeeded.
 pub fn failure(v: &View) -> Option<String> {
-    if v.succeeded() {
+    // Succeeded, or still running (a watch stopped at an approval by --no-wait-approval).
+    if v.succeeded() || !v.outline.status.is_terminal() {
         return None;
     }
     let mut msg = format!(
@@ -179,11 +180,17 @@ pub fn failure(v: &View) -> Option<String> {
         if let Some(u) = &a.result.url {
             msg.push_str(&format!("\n  see {}", one_line(u)));
         }
+        // A deploy: the failing resource and the known cause's fix.
+        let deploy = a.deploy_failure.as_ref();
+        if let Some(d) = deploy {
+            msg.push_str(&super::approval::deploy_failure_text(d));
+        }
         // A permission refusal: which grant is missing and which command adds it.
         if let Some(g) = a
             .result
             .error
             .as_ref()
+            .filter(|_| deploy.is_none_or(|d| d.fix.is_none()))
             .and_then(|e| missing_grant(&e.message))
         {
             msg.push_str(&format!("\n  hint: {}", one_line(&g.to_string())));

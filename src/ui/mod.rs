@@ -1,6 +1,7 @@
 //! Output: results on stdout (text or one JSON document), progress and errors on stderr.
 //! Spinners and bars only when stderr is a terminal; plain lines otherwise.
 
+pub mod approval;
 pub mod execution;
 pub mod progress;
 pub mod prompt;

@@ -68,6 +68,16 @@ impl fmt::Display for Report {
                 writeln!(f)?;
             }
         }
+        if !self.approvals.is_empty() {
+            writeln!(f, "\nWaiting for approval")?;
+            for line in self
+                .approvals
+                .iter()
+                .flat_map(crate::ui::approval::waiting_lines)
+            {
+                writeln!(f, "  {line}")?;
+            }
+        }
         write!(f, "\nRecent executions")?;
         if self.executions.is_empty() {
             write!(f, "\n  none yet: `cargo xpipeline push` starts one")?;
@@ -133,6 +143,7 @@ mod tests {
                     error: Some("JobFailed: exit status 101".into()),
                 }],
             }],
+            approvals: vec![],
             executions: vec![ExecutionRow {
                 id: "e-1".into(),
                 outline: Outline {

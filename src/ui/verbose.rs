@@ -117,6 +117,8 @@ const SECRET_MARKERS: &[&str] = &[
     "accesskeyid",
     "access_key_id",
     "password",
+    // PutApprovalResult's approval token, should a request body be traced.
+    "\"token\":",
 ];
 
 /// `text` with what follows each secret marker (within 80 characters, the first run of 8 or
@@ -219,6 +221,8 @@ mod tests {
         );
         let plain = "STS.GetCallerIdentity{rpc.service=\"STS\"}: entering 'transmit' phase";
         assert_eq!(redact(plain), plain);
+        let body = r#"{"pipelineName":"p","token":"0c1d2e3f-4a5b-6c7d-8e9f-001122334455"}"#;
+        assert!(!redact(body).contains("0c1d2e3f"), "{}", redact(body));
         // Multi-byte text around a marker stays whole.
         assert_eq!(redact("é password é"), "é password é");
     }

@@ -13,6 +13,7 @@ fn help_of_every_command_is_stable() {
         Some("status"),
         Some("policies"),
         Some("bootstrap"),
+        Some("approve"),
         Some("schema"),
         Some("completions"),
     ] {

@@ -138,8 +138,8 @@ fn bash_loads_the_completions_and_completes_a_subcommand_flag() {
     std::fs::write(&script, &out.stdout).unwrap();
     let probe = format!(
         "source '{}' && complete -p cargo-xpipeline && \
-         COMP_WORDS=(cargo-xpipeline push --no-w) COMP_CWORD=2 && \
-         _cargo__xpipeline cargo-xpipeline --no-w push && echo \"[${{COMPREPLY[*]}}]\" && \
+         COMP_WORDS=(cargo-xpipeline push --no-wat) COMP_CWORD=2 && \
+         _cargo__xpipeline cargo-xpipeline --no-wat push && echo \"[${{COMPREPLY[*]}}]\" && \
          COMP_WORDS=(cargo-xpipeline -v sta) COMP_CWORD=2 && \
          _cargo__xpipeline cargo-xpipeline sta -v && echo \"[${{COMPREPLY[*]}}]\"",
         script.display()

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod approve;
 mod architecture;
 mod bootstrap;
 mod build_logs;

@@ -452,7 +452,7 @@ pub(crate) mod fixture {
     }
 
     /// Run `script` with `cp`, a boto3 CodePipeline client of the pipeline account.
-    fn boto3(sandbox: &Sandbox, script: &str) -> String {
+    pub fn boto3(sandbox: &Sandbox, script: &str) -> String {
         let out = Command::new(python_exe())
             .arg("-c")
             .arg(format!(

@@ -5,12 +5,14 @@
 //! `credentials` (the base identity and the assumed role), `bootstrap` (the set-up of both
 //! accounts).
 
+mod approvals;
 mod bootstrap;
 mod builds;
 mod credentials;
 mod executions;
 mod pipeline;
 
+pub use approvals::{approval_call, deploy_call};
 pub use bootstrap::{admin_role_refused, bootstrap_call};
 pub use builds::build_call;
 use credentials::loading_failure;

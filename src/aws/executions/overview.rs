@@ -10,6 +10,7 @@ use super::map::{action_error, secs};
 use super::{call_failed, now_epoch, recent};
 use crate::error::Result;
 use crate::model::arn::{account_of, pipeline_arn};
+use crate::model::execution::approval::Pending;
 use crate::model::execution::report::execution_mode;
 use crate::model::execution::{
     ActionState, ActionStatus, ExecutionRow, ExecutionSummary, PipelineInfo, Report, StageState,
@@ -121,9 +122,32 @@ fn report(
             actions: st.action_states().iter().map(action_state).collect(),
         })
         .collect();
+    // The approvals waiting: an action of the declaration's approvals, InProgress with a token.
+    let gates = decl.map(|p| {
+        let arn = pipeline.metadata().and_then(|m| m.pipeline_arn());
+        crate::aws::approvals::gates_of(p, arn, declared.region)
+    });
+    let gates = gates.as_ref();
+    let approvals = state
+        .stage_states()
+        .iter()
+        .flat_map(|st| {
+            let exec = st.latest_execution().map(|e| e.pipeline_execution_id());
+            st.action_states().iter().filter_map(move |a| {
+                let last = a.latest_execution()?;
+                let waiting = last.token().is_some()
+                    && last.status().map(|s| s.as_str()) == Some("InProgress");
+                let (stage, action) = (st.stage_name()?, a.action_name()?);
+                let gates = gates?;
+                (waiting && gates.get(stage, action).is_some())
+                    .then(|| Pending::of(gates, stage, action, exec))
+            })
+        })
+        .collect();
     Report {
         pipeline: info,
         stages,
+        approvals,
         executions: recent.iter().map(|s| ExecutionRow::of(s, now)).collect(),
     }
 }

@@ -2,7 +2,9 @@
 //! one tick of a watch sees, the events between two snapshots, the view of one execution and
 //! the `status` report. Used by both `status` and the watch; no client, no I/O.
 
+pub mod approval;
 pub mod build;
+pub mod deploy;
 pub mod events;
 pub mod permissions;
 pub mod report;

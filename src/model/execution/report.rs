@@ -18,6 +18,9 @@ pub const DEFAULT_EXECUTION_MODE: &str = "SUPERSEDED";
 pub struct Report {
     pub pipeline: PipelineInfo,
     pub stages: Vec<StageState>,
+    /// The manual approvals waiting for an answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<super::approval::Pending>,
     /// Newest first.
     pub executions: Vec<ExecutionRow>,
 }

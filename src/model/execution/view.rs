@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::build::{BuildView, LogLine};
+use super::deploy::DeployFailure;
 use super::snapshot::{ActionResult, Layout, Revision, Snapshot};
 use super::status::{ActionStatus, ExecutionStatus, StageStatus};
 use crate::model::text::timestamp;
@@ -27,6 +28,9 @@ pub struct ActionView {
     /// The CodeBuild build of a CodeBuild action, when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildView>,
+    /// A failed CloudFormation action explained (the watch reads it at the end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy_failure: Option<DeployFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,6 +113,7 @@ impl View {
                             seconds: run.and_then(|r| r.seconds(now)),
                             result: run.map(|r| r.result.clone()).unwrap_or_default(),
                             build: run.and_then(|r| s.build_of(r)).map(BuildView::of),
+                            deploy_failure: None,
                         }
                     })
                     .collect();
@@ -164,6 +169,18 @@ impl View {
             .find(|b| b.id == build_id);
         if let Some(b) = build {
             b.log_tail = lines;
+        }
+    }
+
+    /// Attach what explains a failed deploy action to it.
+    pub fn attach_deploy_failure(&mut self, stage: &str, action: &str, f: DeployFailure) {
+        let found = self
+            .stages
+            .iter_mut()
+            .flat_map(|s| s.actions.iter_mut())
+            .find(|a| a.stage == stage && a.action == action);
+        if let Some(a) = found {
+            a.deploy_failure = Some(f);
         }
     }
 
