@@ -24,6 +24,10 @@
     POST /_sandbox/commit      {"account", "repository", "branch", ["message", "region"]}
                                                 {"commit", "previous"} (event_routing.py)
     GET  /_sandbox/deliveries                   [{"eventId", "account", "step", "outcome", ...}]
+    POST /_sandbox/conflict    {"pipeline", "count"}  the next COUNT StartPipelineExecution calls of
+                                                that pipeline answer ConflictException  {"ok": true}
+    GET  /_sandbox/start-requests               [{"pipeline", "clientRequestToken", "outcome"}, ...]
+                                                every StartPipelineExecution received, in order
 """
 
 from __future__ import annotations
@@ -295,6 +299,17 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         with STATE.lock:
             STATE.polling_disabled[(account, body["pipeline"])] = float(body.get("at") or time.time())
         return "200 OK", {"pipeline": body["pipeline"], "account": account}
+    if route == "conflict" and method == "POST":
+        (pipeline,) = _need(body, "pipeline")
+        count = body.get("count", 1)
+        if not isinstance(count, int) or count < 0:
+            raise ControlError("400 Bad Request", "count must be a whole number >= 0")
+        with STATE.lock:
+            STATE.conflicts[pipeline] = count
+        return "200 OK", {"ok": True}
+    if route == "start-requests":
+        with STATE.lock:
+            return "200 OK", list(STATE.start_requests)
     if route == "policy":
         return "200 OK", policy_route(method, q, body)
     from .event_routing import dispatch as event_routes  # CodeCommit events: event_routing.py

@@ -52,6 +52,18 @@ class PipelineExecutionNotStoppableException(JsonRESTError):
         super().__init__("PipelineExecutionNotStoppableException", message)
 
 
+class ConflictException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        # The botocore model's documentation of the error, which is what AWS says.
+        super().__init__(
+            "ConflictException",
+            "Your request cannot be handled because the pipeline is busy handling ongoing "
+            "activities. Try again later.",
+        )
+
+
 class DuplicatedStopRequestException(JsonRESTError):
     code = 400
 
@@ -874,9 +886,17 @@ def start_pipeline_execution(self: CodePipelineResponse) -> str:
         cp = _pipeline_or_raise(self, name)
         key = _key(self.current_account, self.region, name)
         token = body.get("clientRequestToken")
+        request = {"pipeline": name, "clientRequestToken": token, "outcome": "started"}
+        STATE.start_requests.append(request)
+        if STATE.conflicts.get(name, 0) > 0:
+            # Control API "conflict": the pipeline is busy; nothing is started or remembered.
+            STATE.conflicts[name] -= 1
+            request["outcome"] = "ConflictException"
+            raise ConflictException()
         if token:
             existing = STATE.tokens.get((*key, token))
             if existing:
+                request["outcome"] = "same token: the execution it started"
                 return json.dumps({"pipelineExecutionId": existing})
         overrides = body.get("sourceRevisions") or []
         if overrides:

@@ -47,6 +47,10 @@ class State:
     log_page: int = 100
     # what became of each CodeCommit event on its way through EventBridge (event_routing.py)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # pipeline -> how many of its next StartPipelineExecution calls answer ConflictException
+    conflicts: dict[str, int] = field(default_factory=dict)
+    # every StartPipelineExecution received: {"pipeline", "clientRequestToken", "outcome"}
+    start_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -66,6 +70,8 @@ class State:
             self.build_scripts.clear()
             self.log_page = 100
             self.deliveries.clear()
+            self.conflicts.clear()
+            self.start_requests.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod builds;
+pub mod codecommit;
 mod credentials;
 mod executions;
 mod pipeline;
