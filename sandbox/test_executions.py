@@ -271,3 +271,16 @@ def test_a_pipeline_created_after_its_branch_builds_the_branch_head(sandbox, sce
     assert wait_execution(cp, name, first["pipelineExecutionId"])["status"] == "Succeeded"
     again = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"][0]
     assert again["sourceRevisions"][0]["revisionId"] == commit
+
+
+def test_refuse_create_answers_the_pipeline_quota_once(sandbox, scenario):
+    cp = sandbox.client("codepipeline")
+    decl = pipeline_decl(scenario, name="quota")
+    # Twice: botocore retries LimitExceededException once, as throttling.
+    sandbox.ctl("refuse-create", {"pipeline": "quota", "count": 2})
+    with pytest.raises(ClientError) as e:
+        cp.create_pipeline(pipeline=decl)
+    assert e.value.response["Error"]["Code"] == "LimitExceededException"
+    assert cp.list_pipelines()["pipelines"] == []
+    cp.create_pipeline(pipeline=decl)
+    assert [p["name"] for p in cp.list_pipelines()["pipelines"]] == ["quota"]

@@ -26,6 +26,8 @@
     GET  /_sandbox/deliveries                   [{"eventId", "account", "step", "outcome", ...}]
     POST /_sandbox/conflict    {"pipeline", "count"}  the next COUNT StartPipelineExecution calls of
                                                 that pipeline answer ConflictException  {"ok": true}
+    POST /_sandbox/refuse-create {"pipeline", "count"}  its next COUNT CreatePipeline calls answer
+                                                LimitExceededException (the account's quota)
     GET  /_sandbox/start-requests               [{"pipeline", "clientRequestToken", "outcome"}, ...]
                                                 every StartPipelineExecution received, in order
 """
@@ -209,6 +211,13 @@ def _need(d: dict[str, Any], *names: str) -> list[str]:
     return [str(d[n]) for n in names]
 
 
+def _count(body: dict[str, Any]) -> int:
+    count = body.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ControlError("400 Bad Request", "count must be a whole number >= 0")
+    return count
+
+
 def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -> tuple[str, Any]:
     from .executions import advance_all, render_execution
 
@@ -301,11 +310,13 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         return "200 OK", {"pipeline": body["pipeline"], "account": account}
     if route == "conflict" and method == "POST":
         (pipeline,) = _need(body, "pipeline")
-        count = body.get("count", 1)
-        if not isinstance(count, int) or count < 0:
-            raise ControlError("400 Bad Request", "count must be a whole number >= 0")
         with STATE.lock:
-            STATE.conflicts[pipeline] = count
+            STATE.conflicts[pipeline] = _count(body)
+        return "200 OK", {"ok": True}
+    if route == "refuse-create" and method == "POST":
+        (pipeline,) = _need(body, "pipeline")
+        with STATE.lock:
+            STATE.refuse_create[pipeline] = _count(body)
         return "200 OK", {"ok": True}
     if route == "start-requests":
         with STATE.lock:

@@ -830,10 +830,26 @@ _orig_update_pipeline = CodePipelineResponse.update_pipeline
 _orig_delete_pipeline = CodePipelineResponse.delete_pipeline
 
 
+class LimitExceededException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        # The botocore model's documentation of the error.
+        super().__init__(
+            "LimitExceededException",
+            "The number of pipelines associated with the Amazon Web Services account has "
+            "exceeded the limit allowed for the account.",
+        )
+
+
 def create_pipeline(self: CodePipelineResponse) -> str:
     with STATE.lock:
-        out = _orig_create_pipeline(self)
         name = (_body(self).get("pipeline") or {}).get("name")
+        if STATE.refuse_create.get(name, 0) > 0:
+            # Control API "refuse-create": the account's pipeline quota is reached.
+            STATE.refuse_create[name] -= 1
+            raise LimitExceededException()
+        out = _orig_create_pipeline(self)
         cp = codepipeline_backends[self.current_account][self.region].pipelines.get(name)
         if cp is not None:
             _record_poll_heads(self.current_account, self.region, cp.pipeline)

@@ -49,6 +49,8 @@ class State:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     # pipeline -> how many of its next StartPipelineExecution calls answer ConflictException
     conflicts: dict[str, int] = field(default_factory=dict)
+    # pipeline -> how many of its next CreatePipeline calls answer LimitExceededException
+    refuse_create: dict[str, int] = field(default_factory=dict)
     # every StartPipelineExecution received: {"pipeline", "clientRequestToken", "outcome"}
     start_requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -71,6 +73,7 @@ class State:
             self.log_page = 100
             self.deliveries.clear()
             self.conflicts.clear()
+            self.refuse_create.clear()
             self.start_requests.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
