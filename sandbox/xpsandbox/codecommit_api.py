@@ -16,6 +16,7 @@ moto implements GetRepository but judges no permission, and does not implement G
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from .state import PARTITION, branch_head, repository_record
@@ -65,7 +66,11 @@ def _error(code: str, message: str) -> tuple[int, dict[str, Any]]:
 
 def respond(start_response: Any, status: int, obj: dict[str, Any]) -> list[bytes]:
     data = json.dumps(obj).encode("utf-8")
-    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))]
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("Content-Length", str(len(data))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ]
     if "__type" in obj:
         headers.append(("x-amzn-ErrorType", obj["__type"]))
     start_response("200 OK" if status == 200 else "400 Bad Request", headers)

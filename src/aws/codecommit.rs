@@ -34,12 +34,12 @@ pub struct Probe {
     pub branch: Answer,
 }
 
-/// A CodeCommit client of the source account: the one SDK configuration (endpoint, retries,
-/// call log) with the assumed role's credentials, in memory only.
-pub fn client(sdk: &Sdk, credentials: &Credentials) -> Client {
+/// A CodeCommit client of the source `account`: the one SDK configuration (endpoint,
+/// retries, call log) with the assumed role's credentials, in memory only.
+pub fn client(sdk: &Sdk, credentials: &Credentials, account: &str) -> Client {
     let source = Sdk {
         config: crate::aws::bootstrap::with_credentials(&sdk.config, credentials),
-        calls: sdk.calls.clone(),
+        calls: sdk.calls.for_account(account),
     };
     crate::aws::client!(aws_sdk_codecommit, &source)
 }

@@ -117,7 +117,7 @@ async fn push(
     // CodeCommit's API with the same credentials, alongside the git push: it says precisely
     // why a refused push was refused, and whether the branch exists yet.
     let mut probe = Probe::start(
-        codecommit::client(&sdk, session.credentials()),
+        codecommit::client(&sdk, session.credentials(), &cfg.source.account),
         &cfg.source.repository,
         &cfg.source.branch,
     );
@@ -247,8 +247,9 @@ async fn explained_push(
     Err(push_refused(answer, place, not_found).unwrap_or(err))
 }
 
-/// GetRepository and GetBranch running beside the push; stopped when dropped (a successful
-/// push never waits for them).
+/// GetRepository and GetBranch running beside the push. A successful push never waits for
+/// them: dropped, the task is left to end by itself (its calls still reach `-v`), or with the
+/// runtime when the command returns.
 struct Probe {
     task: Option<tokio::task::JoinHandle<codecommit::Probe>>,
     answer: Option<codecommit::Probe>,
@@ -276,14 +277,6 @@ impl Probe {
         self.answer()
             .await
             .and_then(codecommit::Probe::branch_missing)
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
     }
 }
 

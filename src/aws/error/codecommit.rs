@@ -37,12 +37,22 @@ pub fn push_refused(probe: &Probe, place: Place<'_>, not_found: bool) -> Option<
                 "create it (`aws codecommit create-repository --repository-name {repository}` in account {account}, or `cargo xpipeline bootstrap`), or fix source.repository / source.account in xpipeline.toml"
             ),
         )),
+        // AWS authorizes before it looks: a denial also answers for a repository that does
+        // not exist, when the role's policy names only the one it was granted.
+        Answer::Denied(said) if not_found => Some(Error::op_hint(
+            format!(
+                "repository {repository} not found in account {account} ({region}) by the git endpoint, and the role {role_arn} may not read it through CodeCommit's API either. AWS says: \"{said}\""
+            ),
+            format!(
+                "check source.repository / source.account in xpipeline.toml, or create it (`aws codecommit create-repository --repository-name {repository}` in account {account}, or `cargo xpipeline bootstrap`); if it exists, grant the role codecommit:GitPush, codecommit:GitPull and codecommit:GetRepository on {arn} (`cargo xpipeline policies`)"
+            ),
+        )),
         Answer::Denied(said) => Some(Error::op_hint(
             format!(
                 "CodeCommit refused the push to {repository}: the role {role_arn} may not even read the repository. AWS says: \"{said}\""
             ),
             format!(
-                "grant the role codecommit:GitPush, codecommit:GitPull and codecommit:GetRepository on {arn} (the PushTheConfiguredBranch and ReadTheRepository statements that `cargo xpipeline policies` prints; `cargo xpipeline bootstrap` puts them)"
+                "grant the role codecommit:GitPush, codecommit:GitPull and codecommit:GetRepository on {arn} (the PushTheConfiguredBranch and ReadTheRepository statements that `cargo xpipeline policies` prints; `cargo xpipeline bootstrap` puts them), or check that source.repository / source.account name the repository it was granted"
             ),
         )),
         Answer::Exists(_) if not_found => Some(Error::op_hint(
@@ -86,6 +96,17 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("ReadTheRepository"), "{e}");
+        // With a 404 from the git endpoint, the denial may hide a repository that is not there.
+        let e = push_refused(&probe(Answer::Denied(said.into())), PLACE, true)
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains(
+                "repository hello not found in account 222222222222 (eu-west-1) by the git endpoint"
+            ),
+            "{e}"
+        );
+        assert!(e.contains(said) && e.contains("create-repository"), "{e}");
     }
 
     #[test]
