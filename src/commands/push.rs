@@ -1,8 +1,11 @@
-//! `cargo xpipeline push`: check the base identity, assume the source-account role, git-push
-//! the branch to CodeCommit, and report the pushed commit. The steps run in order in `push`;
-//! the pipeline reconcile goes before the credentials are assumed and the following of the
-//! execution after the git push. The pipeline is reconciled from the xpipeline.toml of the
-//! commit pushed (`declaration::for_push`, read before any network call), never from
+//! `cargo xpipeline push`: check the base identity, read the plan, assume the source-account
+//! role, reconcile the pipeline and git-push the branch to CodeCommit, and follow the
+//! execution. The steps run in order in `push`; nothing is written before the role is assumed
+//! (a role that cannot be assumed leaves nothing behind). The pipeline goes before the commit,
+//! so that no commit lands without its pipeline, except for a new pipeline whose branch does
+//! not exist yet: its creation would start a run that fails for lack of the branch, so the
+//! commit goes first and that run builds it. The pipeline is reconciled from the xpipeline.toml
+//! of the commit pushed (`declaration::for_push`, read before any network call), never from
 //! uncommitted changes.
 
 use std::fmt;
