@@ -391,3 +391,46 @@ fn ctrl_c_after_the_push_still_prints_the_push_result() {
     assert!(stderr.contains("stopped watching execution"), "{stderr}");
     assert_eq!(head(&sb, &sc).as_deref(), Some(commit.as_str()));
 }
+
+#[test]
+fn a_plain_text_429_reads_as_throttled_not_unhandled() {
+    use std::io::{Read, Write};
+    // An endpoint (a proxy, a load balancer) answering every request with a plain-text 429.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let body = "Rate exceeded\n";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = Project::new("flow-app", "main");
+    p.write("xpipeline.toml", &sc.config(PIPELINE));
+    p.commit_all("declare");
+    let env: Vec<(String, String)> = sb
+        .env()
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "AWS_ENDPOINT_URL" => (k, endpoint.clone()),
+            _ => (k, v),
+        })
+        .collect();
+    let out = p
+        .cmd()
+        .args(["plan"])
+        .envs(env)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .run()
+        .code(1)
+        .stderr_has("throttled (HTTP 429): \"Rate exceeded\"");
+    assert!(!out.stderr.contains("unhandled"), "{}", out.stderr);
+}
