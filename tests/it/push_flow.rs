@@ -434,3 +434,66 @@ fn a_plain_text_429_reads_as_throttled_not_unhandled() {
         .stderr_has("throttled (HTTP 429): \"Rate exceeded\"");
     assert!(!out.stderr.contains("unhandled"), "{}", out.stderr);
 }
+
+#[test]
+fn ctrl_c_while_waiting_for_an_execution_prints_the_push_and_how_to_look() {
+    let sb = Sandbox::start_with_stage_seconds(0.3);
+    let sc = sb.seed();
+    // trigger = events without the EventBridge wiring: nothing ever starts the second push's run.
+    let p = Project::new("flow-app", "main");
+    p.write(
+        "xpipeline.toml",
+        &sc.config(PIPELINE)
+            .replace("[artifacts]", "trigger = \"events\"\n\n[artifacts]"),
+    );
+    p.commit_all("declare");
+    push(&p, &sb, &[]).success();
+    p.write("NEXT", "next\n");
+    let commit = p.commit_all("next");
+    sb.clear_calls();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-xpipeline"))
+        .args(["xpipeline", "push"])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", p.file(".no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", p.file(".no-aws-credentials"))
+        .env("XPIPELINE_FIND_TIMEOUT", "120")
+        .envs(sb.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the commit landed and the wait for its execution began.
+    let began = std::time::Instant::now();
+    while sb.count("GitPush") < 1 || sb.count("ListPipelineExecutions") < 1 {
+        assert!(began.elapsed().as_secs() < 30, "the wait never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stdout.contains(&format!("pushed {commit}")),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "interrupted after the push of commit {}, before its execution of pipeline {PIPELINE} was followed",
+            &commit[..12]
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cargo xpipeline status --watch"),
+        "{stderr}"
+    );
+    assert_eq!(head(&sb, &sc).as_deref(), Some(commit.as_str()));
+}
