@@ -124,13 +124,6 @@ async fn push(
         &cfg.source.repository,
         &cfg.source.branch,
     );
-    let git_credentials = GitCredentials::sign(
-        session.credentials(),
-        &region,
-        &endpoint.host,
-        &endpoint.path,
-        SystemTime::now(),
-    );
     let git_request = git_push::Request {
         repo_dir,
         local,
@@ -152,13 +145,20 @@ async fn push(
     // the commit goes first; the creation's own execution then builds it. Otherwise the
     // pipeline goes first, so that no commit lands without its pipeline.
     let creating = matches!(planned.1, Step::Create) && !args.dry_run;
-    let push_first = creating && probe.branch_missing().await != Some(false);
-    let (ensured, pushed) = if push_first {
+    let branch_missing = match creating {
+        true => probe.branch_missing().await,
+        false => Some(false),
+    };
+    let (ensured, pushed) = if branch_missing != Some(false) {
+        let branch = match branch_missing {
+            Some(_) => "has no commit yet",
+            None => "may not exist yet (CodeCommit's API could not say)",
+        };
         ui.status(format_args!(
-            "pipeline {} does not exist and branch {} of {} has no commit yet: pushing first, then creating the pipeline, whose first execution builds the pushed commit",
+            "pipeline {} does not exist and branch {} of {} {branch}: pushing first, then creating the pipeline, whose first execution builds the pushed commit",
             cfg.pipeline.name, cfg.source.branch, cfg.source.repository
         ));
-        let pushed = explained_push(&git_request, git_credentials, &mut probe, ui).await?;
+        let pushed = explained_push(&git_request, &session, &mut probe, ui).await?;
         let result = PushResult::new(&git_request, &pushed);
         match reconcile::ensure(&pipeline_client, decl, planned, options, ui).await {
             Ok(ensured) => (ensured, pushed),
@@ -169,7 +169,7 @@ async fn push(
         }
     } else {
         let ensured = reconcile::ensure(&pipeline_client, decl, planned, options, ui).await?;
-        let pushed = explained_push(&git_request, git_credentials, &mut probe, ui).await?;
+        let pushed = explained_push(&git_request, &session, &mut probe, ui).await?;
         (ensured, pushed)
     };
     drop(probe);
@@ -225,10 +225,20 @@ async fn push(
 /// the ranked guesses.
 async fn explained_push(
     request: &git_push::Request,
-    credentials: GitCredentials,
+    session: &sts::SourceSession,
     probe: &mut Probe,
     ui: &Ui,
 ) -> Result<Pushed> {
+    // Signed just before the push (the password is valid for 15 minutes), for the host
+    // connected to.
+    let endpoint = &request.target.endpoint;
+    let credentials = GitCredentials::sign(
+        session.credentials(),
+        &request.target.region,
+        &endpoint.host,
+        &endpoint.path,
+        SystemTime::now(),
+    );
     let err = match git_push_with_progress(request.clone(), credentials, ui).await {
         Ok(pushed) => return Ok(pushed),
         Err(e) => e,
