@@ -238,3 +238,49 @@ def test_polling_disabled_by_aws_shows_in_get_pipeline_and_stops_polling(sandbox
     sandbox.git(d, "push", sandbox.url(scenario["repository"]), "main", header=sandbox.git_auth_header(creds, scenario["repository"]))
     summaries = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
     assert [s["trigger"]["triggerType"] for s in summaries] == ["CreatePipeline"]
+
+
+def test_a_busy_pipeline_answers_conflict_and_records_the_tokens(sandbox, scenario):
+    push_to_source(sandbox, scenario)
+    cp, name = _create(sandbox, scenario)
+    sandbox.ctl("conflict", {"pipeline": name, "count": 2})
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            cp.start_pipeline_execution(name=name, clientRequestToken="tok-1")
+        assert e.value.response["Error"]["Code"] == "ConflictException"
+        assert "the pipeline is busy" in e.value.response["Error"]["Message"]
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # Nothing was started by the refused calls: the token is still unused.
+    before = len(cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"])
+    a = cp.start_pipeline_execution(name=name, clientRequestToken="tok-1")["pipelineExecutionId"]
+    b = cp.start_pipeline_execution(name=name, clientRequestToken="tok-1")["pipelineExecutionId"]
+    assert a == b
+    assert len(cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]) == before + 1
+    got = sandbox.ctl("start-requests")
+    assert [r["clientRequestToken"] for r in got] == ["tok-1"] * 4
+    assert [r["outcome"] for r in got][:3] == ["ConflictException", "ConflictException", "started"]
+    with pytest.raises(Exception):
+        sandbox.ctl("conflict", {"pipeline": name, "count": -1})
+
+
+def test_a_pipeline_created_after_its_branch_builds_the_branch_head(sandbox, scenario):
+    _, commit = push_to_source(sandbox, scenario)
+    cp, name = _create(sandbox, scenario)
+    first = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"][0]
+    assert first["trigger"]["triggerType"] == "CreatePipeline"
+    assert wait_execution(cp, name, first["pipelineExecutionId"])["status"] == "Succeeded"
+    again = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"][0]
+    assert again["sourceRevisions"][0]["revisionId"] == commit
+
+
+def test_refuse_create_answers_the_pipeline_quota_once(sandbox, scenario):
+    cp = sandbox.client("codepipeline")
+    decl = pipeline_decl(scenario, name="quota")
+    # Twice: botocore retries LimitExceededException once, as throttling.
+    sandbox.ctl("refuse-create", {"pipeline": "quota", "count": 2})
+    with pytest.raises(ClientError) as e:
+        cp.create_pipeline(pipeline=decl)
+    assert e.value.response["Error"]["Code"] == "LimitExceededException"
+    assert cp.list_pipelines()["pipelines"] == []
+    cp.create_pipeline(pipeline=decl)
+    assert [p["name"] for p in cp.list_pipelines()["pipelines"]] == ["quota"]

@@ -313,3 +313,51 @@ def test_direct_object_calls_honour_the_tls_only_statement_as_over_https(sandbox
     put(sandbox, arn, policy)
     with pytest.raises(ClientError):
         s3.put_object(Bucket=scenario["bucket"], Key="k2", Body=b"2")
+
+
+# ------------------------------------------------------------------ CodeCommit's API
+
+
+def test_get_branch_is_answered_from_the_bare_repository(sandbox, scenario):
+    cc = sandbox.client("codecommit", sandbox.assume(scenario["source_role_arn"]))
+    repo = scenario["repository"]
+    with pytest.raises(ClientError) as err:
+        cc.get_branch(repositoryName=repo, branchName="main")
+    assert err.value.response["Error"]["Code"] == "BranchDoesNotExistException"
+    _, sha = push_to_source(sandbox, scenario)
+    got = cc.get_branch(repositoryName=repo, branchName="main")["branch"]
+    assert got == {"branchName": "main", "commitId": sha}
+    assert cc.get_repository(repositoryName=repo)["repositoryMetadata"]["repositoryName"] == repo
+    # The role may read only its repository: ask as the account's administrator.
+    admin = sandbox.client("codecommit")
+    for call in (
+        lambda: admin.get_repository(repositoryName="nope"),
+        lambda: admin.get_branch(repositoryName="nope", branchName="main"),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        assert err.value.response["Error"]["Code"] == "RepositoryDoesNotExistException"
+        assert err.value.response["Error"]["Message"] == "nope does not exist"
+
+
+def test_get_repository_and_get_branch_are_judged_by_the_role_policies(sandbox, scenario):
+    role = scenario["source_role_arn"]
+    perms = doc(sandbox, role, "permissions")
+    put(sandbox, role, without_sid(without_sid(perms, "SourceAction"), "ReadTheRepository"), "permissions")
+    cc = sandbox.client("codecommit", sandbox.assume(role))
+    repo = scenario["repository"]
+    arn = f"arn:aws:codecommit:eu-west-1:222222222222:{repo}"
+    for action, resource, call in (
+        ("GetRepository", arn, lambda: cc.get_repository(repositoryName=repo)),
+        ("GetBranch", arn, lambda: cc.get_branch(repositoryName=repo, branchName="main")),
+        # AWS authorizes before it looks: a missing repository is denied just the same.
+        ("GetRepository", arn[: -len(repo)] + "nope", lambda: cc.get_repository(repositoryName="nope")),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        e = err.value.response["Error"]
+        assert e["Code"] == "AccessDeniedException"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert f":assumed-role/{role.split('/')[-1]}/" in e["Message"]
+        assert f"is not authorized to perform: codecommit:{action} on resource: {resource} " in e["Message"]
+        assert e["Message"].endswith(f"because no identity-based policy allows the codecommit:{action} action")

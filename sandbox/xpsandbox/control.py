@@ -28,6 +28,12 @@
     GET  /_sandbox/deploy-outputs[?pipeline=]   [{"pipeline", "stage", "action", "file", "content", ...}]
     POST /_sandbox/artifact-files {"pipeline", "files", ["artifact"]}          (deploy.py)
     POST /_sandbox/approval-timeout {"pipeline", "action"}  {"expired": N}     (approvals.py)
+    POST /_sandbox/conflict    {"pipeline", "count"}  the next COUNT StartPipelineExecution calls of
+                                                that pipeline answer ConflictException  {"ok": true}
+    POST /_sandbox/refuse-create {"pipeline", "count"}  its next COUNT CreatePipeline calls answer
+                                                LimitExceededException (the account's quota)
+    GET  /_sandbox/start-requests               [{"pipeline", "clientRequestToken", "outcome"}, ...]
+                                                every StartPipelineExecution received, in order
 """
 
 from __future__ import annotations
@@ -216,6 +222,13 @@ def _need(d: dict[str, Any], *names: str) -> list[str]:
     return [str(d[n]) for n in names]
 
 
+def _count(body: dict[str, Any]) -> int:
+    count = body.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ControlError("400 Bad Request", "count must be a whole number >= 0")
+    return count
+
+
 def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -> tuple[str, Any]:
     from .executions import advance_all, render_execution
 
@@ -306,6 +319,19 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         with STATE.lock:
             STATE.polling_disabled[(account, body["pipeline"])] = float(body.get("at") or time.time())
         return "200 OK", {"pipeline": body["pipeline"], "account": account}
+    if route == "conflict" and method == "POST":
+        (pipeline,) = _need(body, "pipeline")
+        with STATE.lock:
+            STATE.conflicts[pipeline] = _count(body)
+        return "200 OK", {"ok": True}
+    if route == "refuse-create" and method == "POST":
+        (pipeline,) = _need(body, "pipeline")
+        with STATE.lock:
+            STATE.refuse_create[pipeline] = _count(body)
+        return "200 OK", {"ok": True}
+    if route == "start-requests":
+        with STATE.lock:
+            return "200 OK", list(STATE.start_requests)
     if route == "policy":
         return "200 OK", policy_route(method, q, body)
     from .event_routing import dispatch as event_routes  # CodeCommit events: event_routing.py

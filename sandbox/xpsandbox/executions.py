@@ -52,6 +52,18 @@ class PipelineExecutionNotStoppableException(JsonRESTError):
         super().__init__("PipelineExecutionNotStoppableException", message)
 
 
+class ConflictException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        # The botocore model's documentation of the error, which is what AWS says.
+        super().__init__(
+            "ConflictException",
+            "Your request cannot be handled because the pipeline is busy handling ongoing "
+            "activities. Try again later.",
+        )
+
+
 class DuplicatedStopRequestException(JsonRESTError):
     code = 400
 
@@ -832,10 +844,26 @@ _orig_update_pipeline = CodePipelineResponse.update_pipeline
 _orig_delete_pipeline = CodePipelineResponse.delete_pipeline
 
 
+class LimitExceededException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        # The botocore model's documentation of the error.
+        super().__init__(
+            "LimitExceededException",
+            "The number of pipelines associated with the Amazon Web Services account has "
+            "exceeded the limit allowed for the account.",
+        )
+
+
 def create_pipeline(self: CodePipelineResponse) -> str:
     with STATE.lock:
-        out = _orig_create_pipeline(self)
         name = (_body(self).get("pipeline") or {}).get("name")
+        if STATE.refuse_create.get(name, 0) > 0:
+            # Control API "refuse-create": the account's pipeline quota is reached.
+            STATE.refuse_create[name] -= 1
+            raise LimitExceededException()
+        out = _orig_create_pipeline(self)
         cp = codepipeline_backends[self.current_account][self.region].pipelines.get(name)
         if cp is not None:
             _record_poll_heads(self.current_account, self.region, cp.pipeline)
@@ -888,9 +916,17 @@ def start_pipeline_execution(self: CodePipelineResponse) -> str:
         cp = _pipeline_or_raise(self, name)
         key = _key(self.current_account, self.region, name)
         token = body.get("clientRequestToken")
+        request = {"pipeline": name, "clientRequestToken": token, "outcome": "started"}
+        STATE.start_requests.append(request)
+        if STATE.conflicts.get(name, 0) > 0:
+            # Control API "conflict": the pipeline is busy; nothing is started or remembered.
+            STATE.conflicts[name] -= 1
+            request["outcome"] = "ConflictException"
+            raise ConflictException()
         if token:
             existing = STATE.tokens.get((*key, token))
             if existing:
+                request["outcome"] = "same token: the execution it started"
                 return json.dumps({"pipelineExecutionId": existing})
         overrides = body.get("sourceRevisions") or []
         if overrides:

@@ -2,7 +2,8 @@
 
     /_sandbox/...      control API (control.py)
     /v1/repos/<name>   CodeCommit git smart HTTP (git_http.py)
-    anything else      moto, after recording the call (service, action, account)
+    anything else      moto, after recording the call (service, action, account); CodeCommit's
+                       GetRepository/GetBranch judged and answered first (codecommit_api.py)
 """
 
 from __future__ import annotations
@@ -125,6 +126,13 @@ class SandboxApp:
             if refused:
                 call["status"] = 403
                 return sts_auth.respond(environ, start_response, *refused)
+            if service == "codecommit":
+                from . import codecommit_api
+
+                answered = codecommit_api.answer(akid, m.group(3) if m else "", call["action"], body)
+                if answered is not None:
+                    call["status"] = answered[0]
+                    return codecommit_api.respond(start_response, *answered)
             try:
                 poll_for_source_changes()
             except Exception as e:

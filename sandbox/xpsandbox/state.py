@@ -53,6 +53,12 @@ class State:
     deploy_outputs: list[dict[str, Any]] = field(default_factory=list)
     # (pipeline, artifact) -> {path: text}: files a build adds to its output artifact (deploy.py)
     artifact_files: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # pipeline -> how many of its next StartPipelineExecution calls answer ConflictException
+    conflicts: dict[str, int] = field(default_factory=dict)
+    # pipeline -> how many of its next CreatePipeline calls answer LimitExceededException
+    refuse_create: dict[str, int] = field(default_factory=dict)
+    # every StartPipelineExecution received: {"pipeline", "clientRequestToken", "outcome"}
+    start_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -75,6 +81,9 @@ class State:
             self.stack_failures.clear()
             self.deploy_outputs.clear()
             self.artifact_files.clear()
+            self.conflicts.clear()
+            self.refuse_create.clear()
+            self.start_requests.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

@@ -68,6 +68,16 @@ impl CallLog {
         }
     }
 
+    /// The same sink for the calls signed by another account's credentials (the assumed
+    /// source role): their lines name that account, not the one GetCallerIdentity told.
+    pub fn for_account(&self, account: &str) -> CallLog {
+        CallLog {
+            sink: self.sink.clone(),
+            region: self.region.clone(),
+            account: Arc::new(Mutex::new(Some(account.to_owned()))),
+        }
+    }
+
     fn account(&self) -> Option<String> {
         self.account.lock().ok().and_then(|a| a.clone())
     }
@@ -162,6 +172,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_accounts_log_names_that_account_and_leaves_this_one() {
+        let log = CallLog::new("eu-west-1", Arc::new(|_: &Call| {}));
+        let source = log.for_account("222222222222");
+        assert_eq!(source.account().as_deref(), Some("222222222222"));
+        assert_eq!(log.account(), None);
+    }
 
     #[test]
     fn clones_share_the_learned_account() {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod calls;
 pub mod cloudformation;
 pub mod codebuild;
+pub mod codecommit;
 pub mod error;
 pub mod executions;
 pub mod logs;

@@ -179,7 +179,7 @@ pub async fn tag(client: &Client, cfg: &Config, plan: &Plan) -> Result<()> {
 fn sdk_error<E, R>(what: &str, operation: &str, err: SdkError<E, R>, cfg: &Config) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let (code, message) = error_parts(&err);
     explain(what, operation, code.as_deref(), &message, cfg)

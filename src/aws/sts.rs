@@ -386,7 +386,7 @@ pub async fn assume_admin(client: &Client, role_arn: &str, base: &Identity) -> R
 fn assume_role_error<E, R>(err: &SdkError<E, R>, req: &AssumeRequest, base_arn: &str) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let (code, message) = error_parts(err);
     assume_role_failure(code.as_deref(), &message, req, base_arn)

@@ -1,8 +1,11 @@
-//! `cargo xpipeline push`: check the base identity, assume the source-account role, git-push
-//! the branch to CodeCommit, and report the pushed commit. The steps run in order in `push`;
-//! the pipeline reconcile goes before the credentials are assumed and the following of the
-//! execution after the git push. The pipeline is reconciled from the xpipeline.toml of the
-//! commit pushed (`declaration::for_push`, read before any network call), never from
+//! `cargo xpipeline push`: check the base identity, read the plan, assume the source-account
+//! role, reconcile the pipeline and git-push the branch to CodeCommit, and follow the
+//! execution. The steps run in order in `push`; nothing is written before the role is assumed
+//! (a role that cannot be assumed leaves nothing behind). The pipeline goes before the commit,
+//! so that no commit lands without its pipeline, except for a new pipeline whose branch does
+//! not exist yet: its creation would start a run that fails for lack of the branch, so the
+//! commit goes first and that run builds it. The pipeline is reconciled from the xpipeline.toml
+//! of the commit pushed (`declaration::for_push`, read before any network call), never from
 //! uncommitted changes.
 
 use std::fmt;
@@ -13,14 +16,16 @@ use serde::Serialize;
 
 use super::declaration::{Committed, Declaration, Origin};
 use super::reconcile;
-use crate::aws::{self, pipeline, sts};
+use crate::aws::error::codecommit::{Place, push_refused};
+use crate::aws::{self, codecommit, pipeline, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::endpoint::{self, GitEndpoint};
+use crate::git::failure;
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
-use crate::model::pipeline::plan::Options;
+use crate::model::pipeline::plan::{Options, Step};
 use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
@@ -34,12 +39,29 @@ pub fn run(
     local: LocalBranch,
     ui: &Ui,
 ) -> Result<()> {
+    branch_rule(args.branch.as_deref(), &decl.config, &local)?;
     let access = crate::model::target::Access::from_flags(
         &args.target.target_profile,
         &args.target.target_admin_role_arn,
     )
     .map_err(Error::usage)?;
     aws::block_on(push(args, settings, decl, local, access, ui))?
+}
+
+/// The pipeline builds `source.branch`: pushing another local branch onto it must be asked for
+/// by name (`--branch`), never happen because that branch was checked out. Before any call.
+fn branch_rule(named: Option<&str>, cfg: &Config, local: &LocalBranch) -> Result<()> {
+    let builds = &cfg.source.branch;
+    if named.is_some() || &local.name == builds {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "you are on branch {current}, but pipeline {name} builds branch {builds} (source.branch in xpipeline.toml); \
+         nothing was pushed. To push {current} onto {builds}, name it: `cargo xpipeline push --branch {current}`; \
+         to push {builds}, switch to it: `git switch {builds}`",
+        current = local.name,
+        name = cfg.pipeline.name,
+    )))
 }
 
 async fn push(
@@ -72,20 +94,15 @@ async fn push(
     }
     ui.detail(format_args!("base identity: {}", identity.arn));
 
-    // The pipeline first, so that no commit lands without its pipeline. `created` tells the
-    // execution-following code that AWS already started an execution by itself.
-    // Quota-aware (LimitExceededException is not retried as throttling); the executions
-    // calls take the same client.
+    // The plan, read only: what the reconcile will do is decided (or refused) before anything
+    // is written. Quota-aware (LimitExceededException is not retried as throttling); the
+    // executions calls take the same client.
     let pipeline_client = pipeline::quota_aware(&aws::client!(aws_sdk_codepipeline, &sdk));
     let options = Options {
         adopt: args.adopt,
         dry_run: args.dry_run,
     };
-    let ensured = reconcile::ensure(&pipeline_client, decl, options, ui).await?;
-    ui.detail(format_args!(
-        "pipeline {} at version {}",
-        cfg.pipeline.name, ensured.version
-    ));
+    let planned = reconcile::read(&pipeline_client, decl, options).await?;
 
     let region = settings.region.clone();
     let endpoint = git_endpoint(args, cfg, sdk.endpoint_url(), &region)?;
@@ -94,7 +111,8 @@ async fn push(
         endpoint.url, endpoint.origin
     ));
 
-    // The source-account role, assumed in memory.
+    // The source-account role, assumed in memory, before anything is written: a role that
+    // cannot be assumed leaves no pipeline and no commit behind.
     let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
     if let Some(note) = &request.note {
         ui.status(note);
@@ -105,13 +123,12 @@ async fn push(
     ));
     let session = sts::assume_role(&sts_client, &request, &mut mfa, &identity).await?;
 
-    // The git push, signed for the host connected to.
-    let git_credentials = GitCredentials::sign(
-        session.credentials(),
-        &region,
-        &endpoint.host,
-        &endpoint.path,
-        SystemTime::now(),
+    // CodeCommit's API with the same credentials, alongside the git push: it says precisely
+    // why a refused push was refused, and whether the branch exists yet.
+    let mut probe = Probe::start(
+        codecommit::client(&sdk, session.credentials(), &cfg.source.account),
+        &cfg.source.repository,
+        &cfg.source.branch,
     );
     let git_request = git_push::Request {
         repo_dir,
@@ -128,14 +145,52 @@ async fn push(
         dry_run: args.dry_run,
         clock_skew: server_clock.skew_seconds(),
     };
-    let pushed = git_push_with_progress(git_request.clone(), git_credentials, ui).await?;
+
+    // A pipeline created before its branch exists runs once by itself and fails (its Source
+    // action finds no branch). So when it must be created and the branch is not there yet,
+    // the commit goes first; the creation's own execution then builds it. Otherwise the
+    // pipeline goes first, so that no commit lands without its pipeline.
+    let creating = matches!(planned.1, Step::Create) && !args.dry_run;
+    let branch_missing = match creating {
+        true => probe.branch_missing().await,
+        false => Some(false),
+    };
+    let (ensured, pushed) = if branch_missing != Some(false) {
+        let branch = match branch_missing {
+            Some(_) => "has no commit yet",
+            None => "may not exist yet (CodeCommit's API could not say)",
+        };
+        ui.status(format_args!(
+            "pipeline {} does not exist and branch {} of {} {branch}: pushing first, then creating the pipeline, whose first execution builds the pushed commit",
+            cfg.pipeline.name, cfg.source.branch, cfg.source.repository
+        ));
+        let pushed = explained_push(&git_request, &session, &mut probe, ui).await?;
+        let result = PushResult::new(&git_request, &pushed);
+        match reconcile::ensure(&pipeline_client, decl, planned, options, ui).await {
+            Ok(ensured) => (ensured, pushed),
+            Err(e) => {
+                ui.result(&result)?;
+                return Err(not_created(e, cfg, &pushed.commit));
+            }
+        }
+    } else {
+        let ensured = reconcile::ensure(&pipeline_client, decl, planned, options, ui).await?;
+        let pushed = explained_push(&git_request, &session, &mut probe, ui).await?;
+        (ensured, pushed)
+    };
+    drop(probe);
+    ui.detail(format_args!(
+        "pipeline {} at version {}",
+        cfg.pipeline.name, ensured.version
+    ));
 
     let result = PushResult::new(&git_request, &pushed);
     if args.dry_run {
         return ui.result(&result);
     }
     // The execution that builds exactly the pushed commit: started (trigger = push) or found,
-    // then followed; the exit code is its result.
+    // then followed; the exit code is its result. Interrupted (Ctrl-C) or failed, the push
+    // still happened: stdout says so before the error.
     let mut builds = super::builds::Builds::new(&sdk, args.logs.into());
     let mut deploys = super::deploys::Deploys::new(
         &sdk,
@@ -144,7 +199,8 @@ async fn push(
         access,
         args.no_wait_approval,
     );
-    let followed = super::watch::after_push(
+    let ctrl_c = tokio::signal::ctrl_c();
+    let after = super::watch::after_push(
         &pipeline_client,
         &mut builds,
         &mut deploys,
@@ -158,14 +214,134 @@ async fn push(
         !args.no_watch,
         settings,
         ui,
-    )
-    .await?;
+    );
+    let followed = tokio::select! {
+        biased;
+        followed = after => followed,
+        _ = ctrl_c => Err(interrupted_before_following(cfg, &pushed.commit)),
+    };
+    let followed = match followed {
+        Ok(f) => f,
+        Err(e) => {
+            ui.result(&result)?;
+            return Err(e);
+        }
+    };
     ui.result(&WithExecution::new(
         result,
         followed.view(),
         followed.execution_id(),
     ))?;
     followed.outcome()
+}
+
+/// The git push; refused (401, 403, 404), told from CodeCommit's API when it says more than
+/// the ranked guesses.
+async fn explained_push(
+    request: &git_push::Request,
+    session: &sts::SourceSession,
+    probe: &mut Probe,
+    ui: &Ui,
+) -> Result<Pushed> {
+    // Signed just before the push (the password is valid for 15 minutes), for the host
+    // connected to.
+    let endpoint = &request.target.endpoint;
+    let credentials = GitCredentials::sign(
+        session.credentials(),
+        &request.target.region,
+        &endpoint.host,
+        &endpoint.path,
+        SystemTime::now(),
+    );
+    let err = match git_push_with_progress(request.clone(), credentials, ui).await {
+        Ok(pushed) => return Ok(pushed),
+        Err(e) => e,
+    };
+    let Some(not_found) = failure::refusal(&err, request) else {
+        return Err(err);
+    };
+    let Some(answer) = probe.answer().await else {
+        return Err(err);
+    };
+    let t = &request.target;
+    let place = Place {
+        repository: &t.repository,
+        account: &t.account,
+        region: &t.region,
+        role_arn: &t.role_arn,
+        endpoint: &t.endpoint.url,
+    };
+    Err(push_refused(answer, place, not_found).unwrap_or(err))
+}
+
+/// GetRepository and GetBranch running beside the push. A successful push never waits for
+/// them: dropped, the task is left to end by itself (its calls still reach `-v`), or with the
+/// runtime when the command returns.
+struct Probe {
+    task: Option<tokio::task::JoinHandle<codecommit::Probe>>,
+    answer: Option<codecommit::Probe>,
+}
+
+impl Probe {
+    fn start(client: aws_sdk_codecommit::Client, repository: &str, branch: &str) -> Probe {
+        let (repository, branch) = (repository.to_owned(), branch.to_owned());
+        let task =
+            tokio::spawn(async move { codecommit::probe(&client, &repository, &branch).await });
+        Probe {
+            task: Some(task),
+            answer: None,
+        }
+    }
+
+    async fn answer(&mut self) -> Option<&codecommit::Probe> {
+        if let Some(task) = self.task.take() {
+            self.answer = task.await.ok();
+        }
+        self.answer.as_ref()
+    }
+
+    async fn branch_missing(&mut self) -> Option<bool> {
+        self.answer()
+            .await
+            .and_then(codecommit::Probe::branch_missing)
+    }
+}
+
+/// The commit landed but CreatePipeline failed: say both, and how to finish.
+fn not_created(e: Error, cfg: &Config, commit: &str) -> Error {
+    let (why, hint) = match e {
+        Error::Operation { message, hint } => (message, hint),
+        other => (other.to_string(), None),
+    };
+    let again = format!(
+        "then run `cargo xpipeline push` again: it creates pipeline {}, whose first execution builds branch {} (the commit is already there)",
+        cfg.pipeline.name, cfg.source.branch
+    );
+    Error::op_hint(
+        format!(
+            "commit {} was pushed to branch {} of repository {}, but pipeline {} was not created: {why}",
+            short_commit(commit),
+            cfg.source.branch,
+            cfg.source.repository,
+            cfg.pipeline.name
+        ),
+        match hint {
+            Some(h) => format!("{h}; {again}"),
+            None => format!("fix that, {again}"),
+        },
+    )
+}
+
+/// Ctrl-C after the push, before an execution was being followed.
+fn interrupted_before_following(cfg: &Config, commit: &str) -> Error {
+    Error::op_hint(
+        format!(
+            "interrupted after the push of commit {}, before its execution of pipeline {} was followed",
+            short_commit(commit),
+            cfg.pipeline.name
+        ),
+        "`cargo xpipeline status` shows the pipeline's executions; `cargo xpipeline status --watch` follows the current one",
+    )
 }
 
 /// A warning when the work tree holds changes that will not be pushed.

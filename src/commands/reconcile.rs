@@ -9,7 +9,7 @@ use crate::aws::pipeline;
 use crate::aws::retry::Retrying;
 use crate::error::Result;
 use crate::model::pipeline::declared_by::DECLARED_BY_TAG;
-use crate::model::pipeline::plan::{Options, Step, changed_meanwhile, changes, decide};
+use crate::model::pipeline::plan::{Options, Plan, Step, changed_meanwhile, changes, decide};
 use crate::model::text::short_commit;
 use crate::ui::Ui;
 
@@ -22,15 +22,25 @@ pub struct Ensured {
     pub version: i32,
 }
 
+/// The comparison of the live pipeline with the declaration (reads only), and the step it
+/// calls for (or the refusal to change a pipeline this tool did not create).
+pub async fn read(client: &Client, decl: &Declaration, opts: Options) -> Result<(Plan, Step)> {
+    let declaring = decl.tag_value();
+    let plan = pipeline::plan(client, &decl.config, declaring.as_deref()).await?;
+    let step = decide(&plan, opts)?;
+    Ok((plan, step))
+}
+
+/// Apply the step `read` decided, telling each change as it is made.
 pub async fn ensure(
     client: &Client,
     decl: &Declaration,
+    (plan, step): (Plan, Step),
     opts: Options,
     ui: &Ui,
 ) -> Result<Ensured> {
     let cfg = &decl.config;
     let declaring = decl.tag_value();
-    let plan = pipeline::plan(client, cfg, declaring.as_deref()).await?;
     let name = &cfg.pipeline.name;
     let shown = &decl.shown;
     // What a write tags the pipeline with, said once it is done.
@@ -44,7 +54,7 @@ pub async fn ensure(
         ""
     };
     let version = plan.version.unwrap_or(0);
-    let (update, tag) = match decide(&plan, opts)? {
+    let (update, tag) = match step {
         Step::Create => {
             ui.status(format_args!(
                 "pipeline {name} does not exist: creating it{dry}"

@@ -15,7 +15,7 @@ use super::builds::Builds;
 use super::deploys::Deploys;
 use crate::aws::error::Failure;
 use crate::aws::executions::{self, Creation};
-use crate::aws::retry::{Pacer, backoff, random_unit};
+use crate::aws::retry::{Pacer, Retrying, backoff, random_unit};
 use crate::config::{Config, PipelineType, Trigger};
 use crate::error::{Error, Result};
 use crate::model::execution::{
@@ -215,7 +215,15 @@ async fn start_or_find(
             cfg.source.branch
         ));
     }
-    let id = executions::start(client, name, commit, pin).await?;
+    let mut busy = |r: Retrying| {
+        ui.status(format_args!(
+            "pipeline {name} is busy (ConflictException): starting the execution again in {}s with the same request token ({}s so far, up to {}s)",
+            r.wait.as_secs_f64().ceil(),
+            r.so_far.as_secs(),
+            r.limit.as_secs()
+        ))
+    };
+    let id = executions::start(client, name, commit, pin, &mut busy).await?;
     ui.status(format_args!(
         "started execution {id} of {name} for commit {short}"
     ));

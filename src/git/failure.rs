@@ -117,3 +117,14 @@ pub fn http_failure(status: u16, req: &Request) -> Error {
         )),
     }
 }
+
+/// Whether `err` is the refusal `http_failure` reports for a 401/403 (`Some(false)`) or a 404
+/// (`Some(true)`) of this request: the refusals CodeCommit's API can then explain precisely
+/// (`aws::error::codecommit`).
+pub fn refusal(err: &Error, req: &Request) -> Option<bool> {
+    let shown = err.to_string();
+    [(401, false), (403, false), (404, true)]
+        .into_iter()
+        .find(|(status, _)| http_failure(*status, req).to_string() == shown)
+        .map(|(_, not_found)| not_found)
+}

@@ -56,12 +56,17 @@ pub fn local_branch(repo: &Repository, branch: Option<&str>) -> Result<LocalBran
             ));
         }
     };
+    let unborn = head_branch.as_deref() == Some(name.as_str());
     let commit = repo
         .find_branch(&name, BranchType::Local)
-        .map_err(|_| {
-            Error::usage(format!(
+        .map_err(|_| match unborn {
+            // HEAD names a branch that has no commit yet (a fresh `git init`).
+            true => Error::usage(format!(
+                "branch {name:?} has no commit yet: make a first commit (`git add` then `git commit`), then push"
+            )),
+            false => Error::usage(format!(
                 "there is no local branch {name:?}; check --branch (`git branch` lists them)"
-            ))
+            )),
         })?
         .get()
         .peel_to_commit()

@@ -97,6 +97,9 @@ impl fmt::Display for Report {
             if let Some(secs) = o.seconds {
                 write!(f, "  {}", duration(secs))?;
             }
+            if let Some(note) = &e.note {
+                write!(f, "\n    {note}")?;
+            }
         }
         Ok(())
     }
@@ -157,6 +160,7 @@ mod tests {
                     started: Some("2026-01-12T10:15:02Z".into()),
                     seconds: Some(279.0),
                 },
+                note: None,
             }],
         }
     }
@@ -175,6 +179,21 @@ Stages
 Recent executions
   e-1  Failed      5d8e9c1a0b2f \"Fix the parser\"  StartPipelineExecution  2026-01-12T10:15:02Z  4m39s";
         assert_eq!(report().to_string(), expected);
+    }
+
+    #[test]
+    fn a_creation_run_that_found_no_branch_is_explained_under_its_row() {
+        let mut r = report();
+        r.executions[0].outline.trigger = Some("CreatePipeline".into());
+        r.executions[0].outline.revision = None;
+        r.executions[0].note = Some("the pipeline was created before its branch existed, so its first run found nothing to build; the next push builds it".into());
+        let text = r.to_string();
+        assert!(
+            text.ends_with(
+                "CreatePipeline  2026-01-12T10:15:02Z  4m39s\n    the pipeline was created before its branch existed, so its first run found nothing to build; the next push builds it"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -297,8 +297,21 @@ fn with_trigger_events_bootstrap_wires_both_accounts_and_a_branch_update_starts_
     );
     assert_eq!(writes(&sb), Vec::<String>::new(), "{}", again.stderr);
 
-    // push: its own git push is the branch update; the forwarded event starts the execution.
+    // The first push creates the pipeline after its commit: the creation's run builds it.
     p.commit_all("the key bootstrap created");
+    let push = p
+        .cmd()
+        .args(["push", "--output", "json"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let doc: Value = serde_json::from_str(&push.stdout).unwrap();
+    assert_eq!(doc["execution"]["status"], "Succeeded", "{}", push.stderr);
+    assert_eq!(doc["execution"]["trigger"], "CreatePipeline");
+    // The next push: its own git push is the branch update; the forwarded event starts the
+    // execution.
+    p.write("NEXT", "next\n");
+    p.commit_all("next");
     let push = p
         .cmd()
         .args(["push", "--output", "json"])

@@ -19,6 +19,7 @@ mod permissions;
 mod plan;
 mod policies;
 mod push;
+mod push_flow;
 mod push_follow;
 mod redirect;
 mod sandbox_fixture;

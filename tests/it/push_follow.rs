@@ -134,7 +134,14 @@ fn with_trigger_poll_push_finds_the_execution_aws_started_for_the_commit() {
         "xpipeline.toml",
         &config(&s).replace("[artifacts]", "trigger = \"poll\"\n\n[artifacts]"),
     );
-    let commit = p.commit_all("Declare a polled pipeline");
+    let first = p.commit_all("Declare a polled pipeline");
+    // The first push creates the pipeline after the commit: its own run builds it.
+    let out = push(&p, &sandbox, &["--output", "json"]).success();
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["execution"]["revision"]["commit"], first.as_str());
+    assert_eq!(doc["execution"]["trigger"], "CreatePipeline");
+    p.write("src/lib.rs", "pub fn polled() {}\n");
+    let commit = p.commit_all("Polled");
     let out = push(&p, &sandbox, &["--output", "json"]).success();
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["execution"]["status"], "Succeeded");
@@ -153,6 +160,10 @@ fn with_trigger_events_and_no_rule_push_stops_waiting_and_names_the_cause() {
         &config(&s).replace("[artifacts]", "trigger = \"events\"\n\n[artifacts]"),
     );
     p.commit_all("Declare a pipeline started by events");
+    // The first push creates the pipeline after the commit: its own run builds it.
+    p.cmd().arg("push").envs(sandbox.env()).run().success();
+    p.write("src/lib.rs", "pub fn evented() {}\n");
+    p.commit_all("Evented");
     let out = p
         .cmd()
         .arg("push")

@@ -84,7 +84,7 @@ impl SourceClients {
 pub(crate) fn code_of<E, R>(err: &SdkError<E, R>) -> Option<String>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     error_parts(err).0
 }
@@ -93,7 +93,7 @@ where
 pub(crate) fn failed<E, R>(what: &str, account: &str, err: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let (code, message) = error_parts(err);
     bootstrap_call(what, account, code.as_deref(), &message)

@@ -8,6 +8,7 @@
 mod approvals;
 mod bootstrap;
 mod builds;
+pub mod codecommit;
 mod credentials;
 mod executions;
 mod pipeline;
@@ -31,7 +32,7 @@ use crate::model::text::safe;
 pub fn error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let (code, message) = raw_error_parts(err);
     (code.as_deref().map(safe), safe(&message))
@@ -40,9 +41,21 @@ where
 fn raw_error_parts<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match err {
+        SdkError::ServiceError(se) if se.err().code().is_none() && se.err().message().is_none() => {
+            // An answer the SDK could not read as an AWS error (a proxy's or a load
+            // balancer's plain-text page): the status says what it was.
+            match http_status(se.raw()) {
+                Some(429) => (None, plain_answer("throttled (HTTP 429)", se.raw())),
+                Some(status) => (
+                    None,
+                    plain_answer(&format!("HTTP {status} without an AWS error"), se.raw()),
+                ),
+                None => (None, source_chain(se.err())),
+            }
+        }
         SdkError::ServiceError(se) => {
             let e = se.err();
             (
@@ -71,6 +84,27 @@ where
             (None, format!("{why}: {}", source_chain(err)))
         }
         other => (None, source_chain(other)),
+    }
+}
+
+/// The HTTP status of a raw response, when it is the SDK's `HttpResponse`.
+fn http_status<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
+    (raw as &dyn std::any::Any)
+        .downcast_ref::<HttpResponse>()
+        .map(|r| r.status().as_u16())
+}
+
+/// `what`, with the first line of the body when it is short text (at most 200 characters).
+fn plain_answer<R: std::fmt::Debug + 'static>(what: &str, raw: &R) -> String {
+    let body = (raw as &dyn std::any::Any)
+        .downcast_ref::<HttpResponse>()
+        .and_then(|r| r.body().bytes())
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(|l| l.chars().take(200).collect::<String>());
+    match body {
+        Some(b) => format!("{what}: \"{b}\""),
+        None => what.to_owned(),
     }
 }
 
@@ -171,5 +205,37 @@ mod tests {
             classify(Some("PipelineExecutionNotFoundException"), Some(400), false),
             Failure::Fatal
         );
+    }
+}
+
+#[cfg(test)]
+mod plain_answers {
+    use super::*;
+    use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn answer(status: u16, body: &str) -> SdkError<GetPipelineError, HttpResponse> {
+        // What the SDK makes of a body that is no AWS error document: no code, no message.
+        let err = GetPipelineError::generic(ErrorMetadata::builder().build());
+        let raw = HttpResponse::new(
+            StatusCode::try_from(status).unwrap(),
+            SdkBody::from(body.to_owned()),
+        );
+        SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn a_plain_text_429_reads_as_throttled() {
+        let e = answer(429, "Rate exceeded\n");
+        assert_eq!(
+            error_parts(&e),
+            (None, "throttled (HTTP 429): \"Rate exceeded\"".to_owned())
+        );
+        assert_eq!(classify_error(&e), Failure::Throttled);
+        let (_, m) = error_parts(&answer(502, "<html>\n<h1>Bad Gateway</h1>"));
+        assert_eq!(m, "HTTP 502 without an AWS error: \"<html>\"");
+        assert!(!m.contains("unhandled"));
     }
 }

@@ -29,7 +29,7 @@ pub use map::layout_of;
 pub use overview::{Declared, overview};
 
 use crate::aws::error::{Failure, classify_error, error_parts, execution_call};
-use crate::aws::retry::{backoff, random_unit};
+use crate::aws::retry::{Retrying, backoff, random_unit, retry_while};
 use crate::error::{Error, Result};
 use crate::model::execution::{
     Builds, ExecutionSummary, Layout, SOURCE_ACTION, Snapshot, request_token,
@@ -152,10 +152,21 @@ async fn recent_or_failure(
         .collect())
 }
 
+/// How long StartPipelineExecution is retried while CodePipeline answers ConflictException.
+pub const CONFLICT_RETRY: Duration = Duration::from_secs(60);
+
 /// StartPipelineExecution with a clientRequestToken; with `pin` (V2 pipelines) the Source
 /// action is pinned to `commit` (sourceRevisions COMMIT_ID), so that the execution builds
-/// exactly that commit. Returns the execution id.
-pub async fn start(client: &Client, pipeline: &str, commit: &str, pin: bool) -> Result<String> {
+/// exactly that commit. Returns the execution id. A ConflictException (the pipeline is busy
+/// with another change) is retried with jittered backoff for up to `CONFLICT_RETRY`, with the
+/// same token, so that a start AWS did take is never taken twice; `on_retry` hears of each wait.
+pub async fn start(
+    client: &Client,
+    pipeline: &str,
+    commit: &str,
+    pin: bool,
+    on_retry: &mut (dyn FnMut(Retrying) + Send),
+) -> Result<String> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -173,10 +184,14 @@ pub async fn start(client: &Client, pipeline: &str, commit: &str, pin: bool) -> 
             .map_err(|e| Error::op(format!("cannot build the source revision override: {e}")))?;
         req = req.source_revisions(pin);
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| call_failed(&format!("StartPipelineExecution of pipeline {pipeline}"), e))?;
+    let out = retry_while(
+        CONFLICT_RETRY,
+        |code, _| code == Some("ConflictException"),
+        on_retry,
+        || req.clone().send(),
+    )
+    .await
+    .map_err(|e| call_failed(&format!("StartPipelineExecution of pipeline {pipeline}"), e))?;
     Ok(out
         .pipeline_execution_id()
         .ok_or_else(|| Error::op("StartPipelineExecution returned no execution id"))?

@@ -99,7 +99,14 @@ pub struct ExecutionRow {
     pub id: String,
     #[serde(flatten)]
     pub outline: Outline,
+    /// What the row means when its own words mislead (a creation run that failed for lack of
+    /// the branch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// The note of a creation run that failed because the branch did not exist yet.
+pub const CREATED_BEFORE_BRANCH: &str = "the pipeline was created before its branch existed, so its first run found nothing to build; the next push builds it";
 
 impl ExecutionRow {
     /// One row of the recent executions, at time `now` (seconds since the epoch).
@@ -118,6 +125,9 @@ impl ExecutionRow {
         ExecutionRow {
             id: s.id.clone(),
             outline: outline.timed(s.start, s.updated, now),
+            note: s
+                .created_before_branch()
+                .then(|| CREATED_BEFORE_BRANCH.to_owned()),
         }
     }
 }

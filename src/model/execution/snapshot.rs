@@ -203,6 +203,19 @@ impl ExecutionSummary {
     pub fn started_by_creation(&self) -> bool {
         self.trigger.as_deref() == Some(CREATE_PIPELINE_TRIGGER)
     }
+
+    /// The run CreatePipeline started by itself failed before its Source action fetched a
+    /// commit, for lack of the branch (AWS's summary, when it gives one, names the branch): the
+    /// pipeline was created before its branch existed.
+    pub fn created_before_branch(&self) -> bool {
+        self.started_by_creation()
+            && self.status == ExecutionStatus::Failed
+            && self.revisions.is_empty()
+            && self
+                .status_summary
+                .as_deref()
+                .is_none_or(|s| s.contains("no branch named"))
+    }
 }
 
 /// The execution `status --watch` follows among the recent ones (newest first): the newest
@@ -327,6 +340,24 @@ mod tests {
             message: "boom".into(),
         };
         assert_eq!(e.to_string(), "boom");
+    }
+
+    #[test]
+    fn a_creation_run_failed_for_lack_of_a_branch_is_recognised() {
+        let mut s = summary("e", ExecutionStatus::Failed, None);
+        assert!(!s.created_before_branch(), "not started by CreatePipeline");
+        s.trigger = Some(CREATE_PIPELINE_TRIGGER.into());
+        assert!(s.created_before_branch());
+        s.status_summary = Some("The action failed because no branch named main was found in the selected AWS CodeCommit repository r.".into());
+        assert!(s.created_before_branch());
+        s.status_summary = Some("Access denied".into());
+        assert!(!s.created_before_branch(), "another failure");
+        let built = summary("e", ExecutionStatus::Failed, Some(C));
+        let built = ExecutionSummary {
+            trigger: Some(CREATE_PIPELINE_TRIGGER.into()),
+            ..built
+        };
+        assert!(!built.created_before_branch(), "it fetched a commit");
     }
 
     #[test]
