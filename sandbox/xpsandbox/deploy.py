@@ -454,6 +454,25 @@ def _failed_message(head: str, actor: iam_eval.Principal, stack: Any, failure: t
     return "\n".join(lines)
 
 
+def _resource_events(stack: Any, changes: list[tuple[str, str, str]]) -> None:
+    """Each changed resource's events, before the stack's last (its *_COMPLETE) event: moto
+    records only the stack's own."""
+    last = stack.events.pop() if stack.events else None
+    verbs = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+    for action, logical, rtype in changes:
+        res = stack.resource_map._parsed_resources.get(logical) if action != "Remove" else None
+        physical = str(getattr(res, "physical_resource_id", "") or "")
+        _event(stack, logical, physical, rtype, f"{verbs.get(action, 'UPDATE')}_IN_PROGRESS")
+        _event(stack, logical, physical, rtype, f"{verbs.get(action, 'UPDATE')}_COMPLETE")
+    if last is not None:
+        stack.events.append(last)
+
+
+def _changes(stack: Any, doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    by_action = stack.resource_map.build_change_set_actions(doc)
+    return [(a, logical, r["ResourceType"]) for a, rs in by_action.items() for logical, r in rs.items()]
+
+
 def _fix_outputs(stack: Any) -> None:
     """moto keeps the outputs of the template a change set created the stack with ({})."""
     stack._parse_template()
@@ -508,6 +527,18 @@ def _replace(e: Any, run: Any, actor: iam_eval.Principal, conf: dict[str, Any], 
         cf.stacks.pop(stack_id, None)
         cs = cf.change_sets[cs_id]
         cs.stack, cs.stack_id, stack_id = review, review.stack_id, review.stack_id
+    cs = cf.change_sets[cs_id]
+    if ctype == "UPDATE" and cs.status != "FAILED":
+        # moto diffs the template only; CloudFormation also modifies what a changed parameter reaches
+        from moto.cloudformation.models import Change
+
+        diff = cs.stack.resource_map.build_resource_diff(cs.template_dict, params)
+        old = cs.stack.template_dict.get("Resources") or {}
+        cs.changes = [
+            Change(action, logical, (cs.template_dict["Resources"].get(logical) or old.get(logical) or {}).get("Type", ""))
+            for action, names in diff.items()
+            for logical in names
+        ]
     run.external_id = cs_id
     run.external_url = _console_url(region, stack_id, cs_id)
 
@@ -531,8 +562,10 @@ def _execute(e: Any, run: Any, actor: iam_eval.Principal, conf: dict[str, Any], 
         roll_back(stack, cs.change_set_type == "CREATE", failure)
         cs.execution_status = "EXECUTE_FAILED"
         raise Failed(_failed_message("Failed to execute change set.", actor, stack, failure, region))
+    changes = [(c.action, c.logical_resource_id, c.resource_type) for c in cs.changes]
     cf.execute_change_set(cs.change_set_id, name)
     _fix_outputs(stack)
+    _resource_events(stack, changes)
     _write_outputs(e, run, stack, conf, account)
 
 
@@ -555,12 +588,15 @@ def _create_update(e: Any, run: Any, actor: iam_eval.Principal, conf: dict[str, 
             roll_back(stack, True, failure)
             raise Failed(_failed_message("Failed to create stack.", actor, stack, failure, region))
         stack = cf.create_stack(name, text, params, role_arn=exec_arn)
+        _resource_events(stack, [("Add", k, str(v.get("Type"))) for k, v in doc["Resources"].items() if isinstance(v, dict)])
     elif not (stack.has_template(text) and stack.has_parameters(params)):  # else "No updates are to be performed."
         failure = _execution_failure(e, run.action, actor, exec_arn, doc, params, name, stack.stack_id, account, region)
         if failure is not None:
             roll_back(stack, False, failure)
             raise Failed(_failed_message("Failed to update stack.", actor, stack, failure, region))
+        changes = _changes(stack, doc)
         cf.update_stack(name, text, exec_arn, [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()], None)
+        _resource_events(stack, changes)
     run.external_id = stack.stack_id
     run.external_url = _console_url(region, stack.stack_id)
     _write_outputs(e, run, stack, conf, account)
@@ -627,3 +663,25 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         STATE.artifact_files.setdefault(key, {}).update({str(k): str(v) for k, v in files.items()})
         return {"ok": True, "account": PIPELINE_ACCOUNT}
     return None
+
+
+def install() -> None:
+    """moto finds the parameters a resource uses through Ref only, so a resource whose
+    property takes a parameter through Fn::Sub (a name carrying the commit id) is neither in
+    the change set nor updated when only that parameter changes; CloudFormation modifies it."""
+    import moto.cloudformation.parsing as parsing
+
+    if getattr(parsing, "_xp_sub_references", False):
+        return
+    original = parsing.get_references_from_template
+
+    def references(template: Any) -> list[str]:
+        refs = original(template)  # its recursion comes back here
+        if isinstance(template, dict) and "Fn::Sub" in template:
+            arg = template["Fn::Sub"]
+            text = arg if isinstance(arg, str) else arg[0] if isinstance(arg, list) and arg and isinstance(arg[0], str) else ""
+            refs.extend(re.findall(r"\$\{([^}!.]+)\}", text))
+        return refs
+
+    parsing.get_references_from_template = references
+    parsing._xp_sub_references = True  # type: ignore[attr-defined]

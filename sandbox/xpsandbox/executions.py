@@ -1031,3 +1031,4 @@ def install() -> None:
         setattr(CodePipelineResponse, fn.__name__, fn)
     builds.install()
     approvals.install()
+    deploy.install()
