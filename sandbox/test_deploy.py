@@ -535,7 +535,7 @@ def test_empty_accounts_hold_the_target_admin_roles(sandbox: Any) -> None:
 
 
 def test_capability_rule() -> None:
-    from xpsandbox.deploy import Failed, check_capabilities, parse_template
+    from xpsandbox.cfn_checks import Failed, check_capabilities, parse_template
 
     sam = parse_template(
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
@@ -634,3 +634,18 @@ def test_the_execution_role_needs_iam_create_role_for_a_role(sandbox: Any, sc: d
     assert f"is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::{STAGING}:role/demo-named" in msg
     roles = [r["RoleName"] for r in in_account(sandbox, sc, STAGING, "iam").list_roles()["Roles"]]
     assert "demo-named" not in roles
+
+
+def test_the_deploy_role_may_only_touch_its_stacks(sandbox: Any, sc: dict[str, Any]) -> None:
+    push(sandbox, sc, {"template.yaml": TEMPLATE})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "someone-elses-stack"))
+    assert run(sandbox, sc, decl)["status"] == "Failed"
+    msg = error_of(sandbox, "demo", "Staging", "CreateChangeSet")
+    assert msg.startswith(f"User: arn:aws:sts::{STAGING}:assumed-role/xpipeline-demo-deploy/")
+    assert (
+        f" is not authorized to perform: cloudformation:DescribeStacks on resource: "
+        f"arn:aws:cloudformation:eu-west-1:{STAGING}:stack/someone-elses-stack/* because no identity-based policy allows "
+        "the cloudformation:DescribeStacks action (Service: AmazonCloudFormation; Status Code: 403; Error Code: AccessDenied;"
+    ) in msg
+    with pytest.raises(ClientError):
+        in_account(sandbox, sc, STAGING, "cloudformation").describe_stacks(StackName="someone-elses-stack")
