@@ -535,7 +535,7 @@ def test_empty_accounts_hold_the_target_admin_roles(sandbox: Any) -> None:
 
 
 def test_capability_rule() -> None:
-    from xpsandbox.deploy import Failed, check_capabilities, parse_template
+    from xpsandbox.cfn_checks import Failed, check_capabilities, parse_template
 
     sam = parse_template(
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
@@ -580,3 +580,72 @@ def test_running_the_same_commit_again_changes_nothing(sandbox: Any, sc: dict[st
     assert cs["Status"] == "FAILED" and "didn't contain changes" in cs["StatusReason"]
     outputs = sandbox.ctl("deploy-outputs?pipeline=demo")
     assert [json.loads(o["content"]) for o in outputs] == [{"MarkerName": f"/xpipeline-demo/{sha}"}] * 2
+
+
+BUCKET = """\
+Parameters:
+  CommitId:
+    Type: String
+Resources:
+  Site:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub demo-site-${CommitId}
+Outputs:
+  Bucket:
+    Value: !Ref Site
+"""
+
+
+def test_a_bucket_named_after_the_commit_lands_in_the_target_account(sandbox: Any, sc: dict[str, Any]) -> None:
+    sha = push(sandbox, sc, {"template.yaml": BUCKET})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "xpipeline-demo-staging"))
+    assert run(sandbox, sc, decl)["status"] == "Succeeded"
+    buckets = [b["Name"] for b in in_account(sandbox, sc, STAGING, "s3").list_buckets()["Buckets"]]
+    assert f"demo-site-{sha}" in buckets
+    assert f"demo-site-{sha}" not in [b["Name"] for b in in_account(sandbox, sc, PROD, "s3").list_buckets()["Buckets"]]
+    cfn = in_account(sandbox, sc, STAGING, "cloudformation")
+    events = [(ev["LogicalResourceId"], ev["ResourceStatus"]) for ev in cfn.describe_stack_events(StackName="xpipeline-demo-staging")["StackEvents"]]
+    assert events[0] == ("xpipeline-demo-staging", "CREATE_COMPLETE")  # newest first
+    assert ("Site", "CREATE_COMPLETE") in events and ("Site", "CREATE_IN_PROGRESS") in events
+    # a new commit: the parameter reaches the bucket (Fn::Sub), so the change set modifies it
+    sandbox.ctl("hold", {"pipeline": "demo", "action": "ExecuteChangeSet"})
+    push(sandbox, sc, {"template.yaml": BUCKET}, "second")
+    eid = sandbox.client("codepipeline").start_pipeline_execution(name="demo")["pipelineExecutionId"]
+    deadline = time.time() + 15
+    while action_state(sandbox, "demo", "Staging", "ExecuteChangeSet").get("status") != "InProgress" or action_state(sandbox, "demo", "Staging", "CreateChangeSet").get("status") != "Succeeded":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    cs = cfn.describe_change_set(StackName="xpipeline-demo-staging", ChangeSetName="xpipeline-xpipeline-demo-staging")
+    assert [(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in cs["Changes"]] == [("Modify", "Site")]
+    sandbox.ctl("release", {"pipeline": "demo", "action": "ExecuteChangeSet"})
+    assert wait_execution(sandbox.client("codepipeline"), "demo", eid)["status"] == "Succeeded"
+    sha2 = cs["Parameters"][0]["ParameterValue"]
+    assert sha2 != sha
+    buckets = [b["Name"] for b in in_account(sandbox, sc, STAGING, "s3").list_buckets()["Buckets"]]
+    assert f"demo-site-{sha2}" in buckets
+
+
+def test_the_execution_role_needs_iam_create_role_for_a_role(sandbox: Any, sc: dict[str, Any]) -> None:
+    push(sandbox, sc, {"template.yaml": NAMED_ROLE})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "xpipeline-demo-staging", parameters={}))
+    assert run(sandbox, sc, decl)["status"] == "Failed"
+    msg = error_of(sandbox, "demo", "Staging", "ExecuteChangeSet")
+    assert f"is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::{STAGING}:role/demo-named" in msg
+    roles = [r["RoleName"] for r in in_account(sandbox, sc, STAGING, "iam").list_roles()["Roles"]]
+    assert "demo-named" not in roles
+
+
+def test_the_deploy_role_may_only_touch_its_stacks(sandbox: Any, sc: dict[str, Any]) -> None:
+    push(sandbox, sc, {"template.yaml": TEMPLATE})
+    decl = pipeline(sc, deploy_stage(sc, STAGING, "Staging", "someone-elses-stack"))
+    assert run(sandbox, sc, decl)["status"] == "Failed"
+    msg = error_of(sandbox, "demo", "Staging", "CreateChangeSet")
+    assert msg.startswith(f"User: arn:aws:sts::{STAGING}:assumed-role/xpipeline-demo-deploy/")
+    assert (
+        f" is not authorized to perform: cloudformation:DescribeStacks on resource: "
+        f"arn:aws:cloudformation:eu-west-1:{STAGING}:stack/someone-elses-stack/* because no identity-based policy allows "
+        "the cloudformation:DescribeStacks action (Service: AmazonCloudFormation; Status Code: 403; Error Code: AccessDenied;"
+    ) in msg
+    with pytest.raises(ClientError):
+        in_account(sandbox, sc, STAGING, "cloudformation").describe_stacks(StackName="someone-elses-stack")

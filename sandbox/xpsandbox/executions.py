@@ -1067,3 +1067,4 @@ def install() -> None:
         setattr(CodePipelineResponse, fn.__name__, fn)
     builds.install()
     approvals.install()
+    deploy.install()

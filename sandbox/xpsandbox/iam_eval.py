@@ -2,8 +2,9 @@
 
 Pure: documents and a request in, a `Decision` out; reading what moto stores is `iam_store.py`,
 and the enforcement points are `sts_auth.py` (AssumeRole), `git_http.py` (GitPush/GitPull),
-`action_permissions.py` (the Source and Build actions of an execution) and `event_routing.py`
-(EventBridge's delivery of CodeCommit events across accounts).
+`action_permissions.py` (the Source and Build actions of an execution), `cfn_checks.py` (its
+CloudFormation deploy actions) and `event_routing.py` (EventBridge's delivery of CodeCommit
+events across accounts).
 
 What it follows (IAM User Guide, "Policy evaluation logic", "Cross-account policy evaluation
 logic", "Condition operators"; KMS Developer Guide, "Key policies"):
