@@ -10,4 +10,5 @@ pub mod build;
 pub mod execution;
 pub mod pipeline;
 pub mod policies;
+pub mod targets;
 pub mod text;
