@@ -9,6 +9,7 @@ mod logs;
 mod plan;
 mod policies;
 mod push;
+mod push_targets;
 mod reconcile;
 mod schema;
 mod status;

@@ -100,7 +100,10 @@ pub fn judge(cfg: &Config, key: &str, found: &dyn Fn(&str) -> Option<String>) ->
             Some(text) => match serde_json::from_str::<Marker>(&text) {
                 Err(_) => Standing::Unreadable,
                 Ok(m) if m.version < want.version => Standing::Older(m.version),
-                Ok(m) if m.documents != want.documents || m.pipeline_account != want.pipeline_account => {
+                Ok(m)
+                    if m.documents != want.documents
+                        || m.pipeline_account != want.pipeline_account =>
+                {
                     Standing::Changed
                 }
                 Ok(_) => Standing::Current,
@@ -189,7 +192,10 @@ mod tests {
             "arn:aws:iam::333333333333:role/hello-pipeline-cfn-execution"
         );
         let staging_text = staging.text();
-        let found = |name: &str| name.ends_with("/333333333333").then(|| staging_text.clone());
+        let found = |name: &str| {
+            name.ends_with("/333333333333")
+                .then(|| staging_text.clone())
+        };
         let stale = judge(&c, KEY, &found);
         assert_eq!(
             stale,
@@ -211,9 +217,11 @@ mod tests {
         let old_text = old.text();
         let stale = judge(&c, KEY, &|_: &str| Some(old_text.clone()));
         assert_eq!(stale[0].standing, Standing::Older(0));
-        let changed = judge(&c, "arn:aws:kms:eu-west-1:111111111111:key/other", &|n: &str| {
-            n.ends_with("/333333333333").then(|| staging_text.clone())
-        });
+        let changed = judge(
+            &c,
+            "arn:aws:kms:eu-west-1:111111111111:key/other",
+            &|n: &str| n.ends_with("/333333333333").then(|| staging_text.clone()),
+        );
         assert_eq!(changed[0].standing, Standing::Changed);
         let junk = judge(&c, KEY, &|_: &str| Some("v1".into()));
         assert_eq!(junk[0].standing, Standing::Unreadable);

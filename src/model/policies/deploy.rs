@@ -285,7 +285,9 @@ pub fn target_documents(cfg: &Config, key: &str) -> Vec<Document> {
                 kind: Kind::TrustPolicy,
                 resource: Some(r.arn.clone()),
                 attach_to: format!("trust policy of {}{note}", r.arn),
-                purpose: "Lets CloudFormation, acting for this account only, run as the execution role.".into(),
+                purpose:
+                    "Lets CloudFormation, acting for this account only, run as the execution role."
+                        .into(),
                 document: policy(vec![json!({
                     "Sid": "CloudFormationAssumesTheRole",
                     "Effect": "Allow",

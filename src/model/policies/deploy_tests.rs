@@ -31,7 +31,10 @@ pub(crate) fn entry(cfg: &Config, name: &str, account: &str, stack: &str) -> Dep
         stack: stack.into(),
         template: "packaged.yaml".into(),
         template_configuration: None,
-        capabilities: vec!["CAPABILITY_NAMED_IAM".into(), "CAPABILITY_AUTO_EXPAND".into()],
+        capabilities: vec![
+            "CAPABILITY_NAMED_IAM".into(),
+            "CAPABILITY_AUTO_EXPAND".into(),
+        ],
         mode: DeployMode::ChangeSet,
         role_arn: format!("arn:aws:iam::{account}:role/{pipeline}-deploy"),
         execution_role_arn: format!("arn:aws:iam::{account}:role/{pipeline}-cfn-execution"),
@@ -176,10 +179,7 @@ fn the_pipeline_account_grants_the_target_roles_by_condition_not_by_principal() 
     ]);
     let key = p.find(Kind::KeyPolicy, KEY).unwrap();
     let bucket = p
-        .find(
-            Kind::BucketPolicy,
-            "arn:aws:s3:::hello-pipeline-artifacts",
-        )
+        .find(Kind::BucketPolicy, "arn:aws:s3:::hello-pipeline-artifacts")
         .unwrap();
     for s in [
         statement(key, "DeployTargetsUseTheKey"),
