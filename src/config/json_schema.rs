@@ -67,17 +67,28 @@ fn property(k: &Key) -> Value {
             "type": "object",
             "additionalProperties": { "type": "string" }
         }),
+        Kind::StrList => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::TableArray => json!({ "type": "array", "items": table(k.path) }),
     };
     let map = p.as_object_mut().expect("every property is an object");
     if !k.doc.is_empty() {
         map.insert("description".into(), json!(k.doc.replace('\n', " ")));
     }
+    // A list's enum and pattern are its items'.
+    let item = if k.kind == Kind::StrList {
+        map.get_mut("items")
+            .and_then(Value::as_object_mut)
+            .expect("a list has items")
+    } else {
+        map
+    };
     if !k.values.is_empty() {
-        map.insert("enum".into(), json!(k.values));
+        item.insert("enum".into(), json!(k.values));
     }
     if !k.pattern.is_empty() {
-        map.insert("pattern".into(), json!(k.pattern));
+        item.insert("pattern".into(), json!(k.pattern));
     }
+    let map = p.as_object_mut().expect("every property is an object");
     if let Some((min, max)) = k.range {
         map.insert("minimum".into(), json!(min));
         map.insert("maximum".into(), json!(max));
@@ -108,12 +119,16 @@ mod tests {
     fn every_key_is_in_the_schema_with_its_kind() {
         let schema: Value = serde_json::from_str(&render()).unwrap();
         for k in keys::KEYS {
-            let pointer = format!("/properties/{}", k.path.replace('.', "/properties/"));
+            let pointer = format!("/properties/{}", k.path.replace('.', "/properties/")).replace(
+                "/properties/deploy/properties/",
+                "/properties/deploy/items/properties/",
+            );
             let p = schema
                 .pointer(&pointer)
                 .unwrap_or_else(|| panic!("{} is not in the schema", k.path));
             let kind = match k.kind {
                 Kind::Table | Kind::StrMap => "object",
+                Kind::StrList | Kind::TableArray => "array",
                 Kind::Str => "string",
                 Kind::Int => "integer",
             };
@@ -140,8 +155,15 @@ mod tests {
     #[test]
     fn every_enum_default_is_one_of_its_values() {
         for k in keys::KEYS.iter().filter(|k| !k.values.is_empty()) {
-            let default: String = serde_json::from_str(k.default).unwrap();
-            assert!(k.values.contains(&default.as_str()), "{}", k.path);
+            let default: Value = serde_json::from_str(k.default).unwrap();
+            let defaults = match default {
+                Value::Array(items) => items,
+                one => vec![one],
+            };
+            for d in defaults {
+                let d = d.as_str().expect("a string default");
+                assert!(k.values.contains(&d), "{}", k.path);
+            }
         }
     }
 }

@@ -15,6 +15,10 @@ pub(crate) enum Kind {
     Int,
     /// A table of string values under keys the user chooses ([build.env], [tags]).
     StrMap,
+    /// An array of strings (`values` or `pattern` apply to each).
+    StrList,
+    /// An array of tables (`[[deploy]]`), each one of the keys declared under its path.
+    TableArray,
 }
 
 /// One key of xpipeline.toml.
@@ -302,7 +306,177 @@ pub(crate) const KEYS: &[Key] = &[
         "team = \"platform\"",
         "Tags for the pipeline; managed-by = \"cargo-xpipeline\" is always added.",
     ),
+    Key {
+        example: "[[deploy]]",
+        ..key(
+            "deploy",
+            Kind::TableArray,
+            false,
+            "Deploy stages, after Build in file order: one [[deploy]] per CloudFormation stack in a target\n\
+             account. `cargo xpipeline bootstrap` creates the roles in each target account.",
+        )
+    },
+    Key {
+        example: "\"Staging\"",
+        ..key("deploy.name", Kind::Str, true, "The stage name.")
+    }
+    .pattern("^[A-Za-z0-9.@_-]{1,100}$"),
+    Key {
+        example: "\"333333333333\"",
+        ..key(
+            "deploy.account",
+            Kind::Str,
+            true,
+            "The target account the stack is deployed into: 12 digits.",
+        )
+    }
+    .pattern(ACCOUNT),
+    Key {
+        example: "\"hello-staging\"",
+        ..key(
+            "deploy.stack",
+            Kind::Str,
+            true,
+            "The CloudFormation stack: a letter, then letters, digits and -, at most 128.",
+        )
+    }
+    .pattern("^[A-Za-z][A-Za-z0-9-]{0,127}$"),
+    Key {
+        example: "\"packaged.yaml\"",
+        ..key(
+            "deploy.template",
+            Kind::Str,
+            true,
+            "The template: a file of the build's output artifact.",
+        )
+    },
+    opt(
+        "deploy.template-configuration",
+        Kind::Str,
+        None,
+        "\"staging.json\"",
+        "A template configuration file of the build's output artifact (parameters, tags, policy).",
+    ),
+    opt(
+        "deploy.capabilities",
+        Kind::StrList,
+        None,
+        "[\"CAPABILITY_NAMED_IAM\", \"CAPABILITY_AUTO_EXPAND\"]",
+        "What the template may do: CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND.",
+    )
+    .one_of(
+        &["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        "[\"CAPABILITY_NAMED_IAM\", \"CAPABILITY_AUTO_EXPAND\"]",
+    ),
+    opt(
+        "deploy.mode",
+        Kind::Str,
+        None,
+        "\"change-set\"",
+        "\"change-set\" (default: a change set, the approval if any, then its execution) or \"direct\"\n\
+         (the stack created or updated in one step, no approval).",
+    )
+    .one_of(&["change-set", "direct"], "\"change-set\""),
+    opt(
+        "deploy.region",
+        Kind::Str,
+        None,
+        "\"eu-west-1\"",
+        "Only the pipeline's region for now (the artifact store is there).",
+    )
+    .pattern("^[a-z]{2}(-[a-z]+)+-[0-9]+$"),
+    opt(
+        "deploy.role-arn",
+        Kind::Str,
+        None,
+        "\"arn:aws:iam::333333333333:role/hello-pipeline-deploy\"",
+        "The role CodePipeline assumes to deploy, in the target account; default PIPELINE-deploy,\n\
+         which bootstrap creates.",
+    )
+    .pattern(ROLE_ARN),
+    opt(
+        "deploy.execution-role-arn",
+        Kind::Str,
+        None,
+        "\"arn:aws:iam::333333333333:role/hello-pipeline-cfn-execution\"",
+        "The role CloudFormation runs as, in the deploy role's account (AWS refuses to pass a role\n\
+         of another account); default PIPELINE-cfn-execution, which bootstrap creates.",
+    )
+    .pattern(ROLE_ARN),
+    Key {
+        example: "[\"arn:aws:iam::aws:policy/AmazonSSMFullAccess\"]",
+        ..key(
+            "deploy.execution-policies",
+            Kind::StrList,
+            true,
+            "The managed policies of the execution role: what the stack's resources need, and no\n\
+             more (there is no administrator default).",
+        )
+    }
+    .pattern("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$"),
+    opt(
+        "deploy.outputs-file",
+        Kind::Str,
+        None,
+        "\"outputs.json\"",
+        "A JSON file of the stack's outputs, written into the stage's output artifact.",
+    ),
+    opt(
+        "deploy.parameters",
+        Kind::StrMap,
+        None,
+        "CommitId = \"#{SourceVariables.CommitId}\"",
+        "Template parameters (ParameterOverrides); #{SourceVariables.CommitId} is the built commit.",
+    ),
+    table(
+        "deploy.approval",
+        false,
+        "A manual approval between the change set and its execution (change-set mode only).",
+    ),
+    opt(
+        "deploy.approval.notification-arn",
+        Kind::Str,
+        None,
+        "\"arn:aws:sns:eu-west-1:111111111111:approvals\"",
+        "An SNS topic told when the approval waits.",
+    )
+    .pattern("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$"),
+    opt(
+        "deploy.approval.external-link",
+        Kind::Str,
+        None,
+        "\"https://staging.example.com\"",
+        "A link for the approver to review.",
+    )
+    .pattern("^https?://.+$"),
+    opt(
+        "deploy.approval.comment",
+        Kind::Str,
+        None,
+        "\"Check staging first\"",
+        "What the approver is asked.",
+    ),
+    opt(
+        "deploy.approval.timeout-minutes",
+        Kind::Int,
+        None,
+        "1440",
+        "5..86400; default 10080 (7 days), after which the approval fails.",
+    )
+    .range(5, 86400, "10080"),
 ];
+
+/// Whether the key at `path` is inside an array of tables (and so may be set once per entry).
+pub(crate) fn in_array(path: &str) -> bool {
+    let mut p = path;
+    while let Some((parent, _)) = p.rsplit_once('.') {
+        if get(parent).is_some_and(|k| k.kind == Kind::TableArray) {
+            return true;
+        }
+        p = parent;
+    }
+    false
+}
 
 /// The key at `path`.
 pub(crate) fn get(path: &str) -> Option<&'static Key> {
@@ -322,163 +496,5 @@ pub(crate) fn homes_of(name: &str) -> impl Iterator<Item = &'static str> + '_ {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use clap::CommandFactory;
-
-    use super::*;
-
-    const EXAMPLE: &str = include_str!("../../xpipeline.toml.example");
-
-    #[test]
-    fn every_table_is_declared_before_its_keys() {
-        for (i, k) in KEYS.iter().enumerate() {
-            let parent = k.parent();
-            if !parent.is_empty() {
-                let at = KEYS.iter().position(|t| t.path == parent);
-                assert!(
-                    at.is_some_and(|at| at < i && KEYS[at].kind == Kind::Table),
-                    "{}: its table {parent} must be declared above it",
-                    k.path
-                );
-            }
-            assert_eq!(get(k.path), Some(k), "{} is declared twice", k.path);
-            assert!(
-                !k.doc.is_empty() || (k.kind == Kind::Table && k.required),
-                "{} needs a doc comment",
-                k.path
-            );
-            assert!(
-                k.required || k.example.is_empty() == (k.kind == Kind::Table),
-                "optional {} needs an example (and a table none)",
-                k.path
-            );
-        }
-    }
-
-    #[test]
-    fn lookups_follow_the_paths() {
-        assert_eq!(get("pipeline.name").map(Key::name), Some("name"));
-        assert_eq!(get("build.env").map(Key::parent), Some("build"));
-        let top: Vec<&str> = children("").map(|k| k.path).collect();
-        assert_eq!(
-            top,
-            ["pipeline", "artifacts", "source", "build", "push", "tags"]
-        );
-        let build: Vec<&str> = children("build").map(Key::name).collect();
-        assert_eq!(build, ["project", "env"]);
-        assert_eq!(homes_of("kms-key-arn").collect::<Vec<_>>(), ["artifacts"]);
-        assert_eq!(homes_of("role-arn").collect::<Vec<_>>(), ["source", "push"]);
-        assert_eq!(homes_of("pipeline").count(), 0);
-    }
-
-    /// Every flag of the table is a flag of `init`, and every `init` flag that fills a key is
-    /// in the table.
-    #[test]
-    fn init_flags_are_the_flags_of_the_table() {
-        let cargo = crate::cli::CargoCli::command();
-        let cli = cargo.find_subcommand("xpipeline").expect("cargo xpipeline");
-        let init = cli.find_subcommand("init").expect("an init command");
-        let flags: BTreeSet<&str> = init
-            .get_arguments()
-            .filter_map(|a| a.get_long())
-            .filter(|f| !["force", "help"].contains(f))
-            .filter(|f| cli.get_arguments().all(|g| g.get_long() != Some(f)))
-            .collect();
-        let table: BTreeSet<&str> = KEYS.iter().filter_map(|k| k.flag).collect();
-        // --region is the global flag: init reads it, every other command checks it.
-        let mut expected = flags.clone();
-        expected.insert("region");
-        assert_eq!(table, expected);
-    }
-
-    /// The example with its commented-out keys and tables uncommented, so that a key documented
-    /// only in a comment counts too.
-    fn example_uncommented() -> String {
-        EXAMPLE
-            .lines()
-            .map(|line| {
-                let bare = line.strip_prefix('#').map(str::trim_start);
-                match bare {
-                    Some(b) if b.starts_with('[') && b.ends_with(']') => b,
-                    Some(b)
-                        if b.split_once(" = ").is_some_and(|(k, _)| {
-                            !k.is_empty()
-                                && k.chars()
-                                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-                        }) =>
-                    {
-                        b
-                    }
-                    _ => line,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
-        for (name, value) in table {
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            let descend = get(&path).is_none_or(|k| k.kind == Kind::Table);
-            out.insert(path.clone());
-            if let (true, Some(t)) = (descend, value.as_table()) {
-                paths(t, &path, out);
-            }
-        }
-    }
-
-    #[test]
-    fn the_example_documents_every_key_of_the_table_and_no_other() {
-        let doc: toml::Table = example_uncommented()
-            .parse()
-            .unwrap_or_else(|e| panic!("xpipeline.toml.example: {e}"));
-        let mut in_example = BTreeSet::new();
-        paths(&doc, "", &mut in_example);
-        let in_table: BTreeSet<String> = KEYS.iter().map(|k| k.path.to_owned()).collect();
-        let missing: Vec<&String> = in_table.difference(&in_example).collect();
-        let unknown: Vec<&String> = in_example.difference(&in_table).collect();
-        assert!(
-            missing.is_empty() && unknown.is_empty(),
-            "xpipeline.toml.example and src/config/keys.rs disagree\n  \
-             keys of the table not in the example: {missing:?}\n  \
-             keys of the example not in the table (or in the wrong table): {unknown:?}"
-        );
-    }
-
-    #[test]
-    fn the_example_explains_every_key_in_a_comment_above_it() {
-        let uncommented = example_uncommented();
-        let lines: Vec<&str> = uncommented.lines().collect();
-        let original: Vec<&str> = EXAMPLE.lines().collect();
-        let mut table = String::new();
-        for (i, line) in lines.iter().enumerate() {
-            let path = if let Some(t) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                table = t.to_owned();
-                t.to_owned()
-            } else if let Some((k, _)) = line.split_once(" = ") {
-                format!("{table}.{k}")
-            } else {
-                continue;
-            };
-            let Some(key) = get(&path) else { continue };
-            if key.kind == Kind::Table && key.required {
-                continue;
-            }
-            // A comment line, not a commented-out key.
-            let explained = i
-                .checked_sub(1)
-                .is_some_and(|j| original[j].starts_with('#') && original[j] == lines[j]);
-            assert!(
-                explained,
-                "xpipeline.toml.example: {path} (line {}) needs a comment right above it",
-                i + 1
-            );
-        }
-    }
-}
+#[path = "keys_tests.rs"]
+mod tests;

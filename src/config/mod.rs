@@ -14,6 +14,7 @@
 //! edit.rs      writing the created key's ARN into the file, comments and layout kept
 
 mod arns;
+mod deploy;
 mod diagnostic;
 mod edit;
 pub(crate) mod json_schema;

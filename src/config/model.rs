@@ -125,15 +125,6 @@ pub fn default_execution_role_name(pipeline: &str) -> String {
     format!("{pipeline}-cfn-execution")
 }
 
-impl DeployMode {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            DeployMode::ChangeSet => "change-set",
-            DeployMode::Direct => "direct",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PipelineType {
     V1,

@@ -19,11 +19,22 @@ enum Value {
     Str(String),
     Int(i64),
     Map(Vec<(Spanned<String>, Spanned<String>)>),
+    List(Vec<Spanned<String>>),
 }
 
-/// The values of the file by key path, each with the span of its text.
+/// The values of the file by key path, each with the span of its text; the entries of an
+/// array of tables (`[[deploy]]`) each have their own.
 #[derive(Debug, Default)]
-pub(super) struct Values(BTreeMap<&'static str, Spanned<Value>>);
+pub(super) struct Values {
+    values: BTreeMap<&'static str, Spanned<Value>>,
+    arrays: BTreeMap<&'static str, Vec<Entry>>,
+}
+
+/// One table of an array of tables: its values.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub values: Values,
+}
 
 impl Values {
     fn get(&self, path: &str, kind: Kind) -> Option<&Spanned<Value>> {
@@ -31,7 +42,7 @@ impl Values {
             keys::get(path).is_some_and(|k| k.kind == kind),
             "{path} is not a {kind:?} key of src/config/keys.rs"
         );
-        self.0.get(path)
+        self.values.get(path)
     }
 
     pub(super) fn str(&self, path: &str) -> Option<Spanned<String>> {
@@ -48,6 +59,24 @@ impl Values {
             Value::Int(n) => Some(Spanned::new(v.span(), *n)),
             _ => None,
         }
+    }
+
+    /// The strings of a `StrList` key, `None` when it is absent.
+    pub(super) fn list(&self, path: &str) -> Option<Spanned<&[Spanned<String>]>> {
+        let v = self.get(path, Kind::StrList)?;
+        match v.get_ref() {
+            Value::List(items) => Some(Spanned::new(v.span(), items.as_slice())),
+            _ => None,
+        }
+    }
+
+    /// The tables of a `TableArray` key, in file order; none when it is absent.
+    pub(super) fn entries(&self, path: &str) -> &[Entry] {
+        debug_assert!(
+            keys::get(path).is_some_and(|k| k.kind == Kind::TableArray),
+            "{path} is not an array of tables in src/config/keys.rs"
+        );
+        self.arrays.get(path).map_or(&[], Vec::as_slice)
     }
 
     /// The entries of a `StrMap` key; none when it is absent.
@@ -76,6 +105,8 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Str => "a string",
         Kind::Int => "an integer",
         Kind::Table | Kind::StrMap => "a table",
+        Kind::StrList => "an array of strings",
+        Kind::TableArray => "an array of tables",
     }
 }
 
@@ -113,6 +144,32 @@ pub(super) fn walk(doc: &DeTable<'_>, diags: &mut Diagnostics) -> Values {
     walk.values
 }
 
+/// Walk one table of an array of tables at `path`: its own values, its own missing keys.
+fn walk_entry(
+    table: &DeTable<'_>,
+    path: &str,
+    span: Range<usize>,
+    diags: &mut Diagnostics,
+) -> Entry {
+    let mut walk = Walk {
+        diags,
+        values: Values::default(),
+        reported: BTreeSet::new(),
+    };
+    walk.table(table, path);
+    for k in keys::children(path).filter(|k| k.required && k.kind != Kind::Table) {
+        if !walk.values.values.contains_key(k.path) && !walk.reported.contains(k.path) {
+            walk.diags.push(
+                span.start..span.start,
+                format!("missing required key {} in this [[{path}]]", k.name()),
+            );
+        }
+    }
+    Entry {
+        values: walk.values,
+    }
+}
+
 struct Walk<'d> {
     diags: &'d mut Diagnostics,
     values: Values,
@@ -136,6 +193,30 @@ impl Walk<'_> {
                     Value::Table
                 }
                 (Kind::StrMap, DeValue::Table(t)) => Value::Map(self.str_map(t, field.path)),
+                (Kind::StrList, DeValue::Array(items)) => {
+                    Value::List(self.str_list(items, field.path))
+                }
+                (Kind::TableArray, DeValue::Array(items)) => {
+                    let mut entries = Vec::new();
+                    for item in items.iter() {
+                        match item.get_ref() {
+                            DeValue::Table(t) => {
+                                entries.push(walk_entry(t, field.path, item.span(), self.diags))
+                            }
+                            other => self.diags.push(
+                                item.span(),
+                                format!(
+                                    "each {} must be a table ([[{}]]), found {}",
+                                    field.path,
+                                    field.path,
+                                    kind_name(other)
+                                ),
+                            ),
+                        }
+                    }
+                    self.values.arrays.insert(field.path, entries);
+                    Value::Table
+                }
                 (Kind::Str, DeValue::String(s)) => Value::Str(s.to_string()),
                 (Kind::Int, DeValue::Integer(n)) => {
                     match i64::from_str_radix(n.as_str(), n.radix()) {
@@ -156,7 +237,7 @@ impl Walk<'_> {
                 }
             };
             self.values
-                .0
+                .values
                 .insert(field.path, Spanned::new(span, collected));
         }
     }
@@ -189,8 +270,26 @@ impl Walk<'_> {
         if field.kind == Kind::Str && matches!(found, DeValue::Integer(_)) {
             msg.push_str(" (put it in quotes)");
         }
+        if field.kind == Kind::TableArray {
+            msg.push_str(&format!(" (write each entry under [[{}]])", field.path));
+        }
         self.diags.push(span, msg);
         self.reported.insert(field.path.to_owned());
+    }
+
+    /// The strings of an array; the items of another kind are reported.
+    fn str_list(&mut self, items: &[Spanned<DeValue<'_>>], path: &str) -> Vec<Spanned<String>> {
+        let mut out = Vec::new();
+        for item in items {
+            match item.get_ref() {
+                DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
+                other => self.diags.push(
+                    item.span(),
+                    format!("{path} must hold strings, found {}", kind_name(other)),
+                ),
+            }
+        }
+        out
     }
 
     /// The string entries of a table of user-chosen keys; the others are reported.
@@ -223,7 +322,7 @@ impl Walk<'_> {
     /// table is reported at the top of the file, one of a present table at its header.
     fn missing(&mut self) {
         for t in keys::children("").filter(|k| k.required && k.kind == Kind::Table) {
-            if !self.values.0.contains_key(t.path) {
+            if !self.values.values.contains_key(t.path) {
                 self.diags.push(
                     0..0,
                     format!(
@@ -235,12 +334,16 @@ impl Walk<'_> {
         }
         for k in keys::KEYS
             .iter()
-            .filter(|k| k.required && k.kind != Kind::Table)
+            .filter(|k| k.required && k.kind != Kind::Table && !keys::in_array(k.path))
         {
-            if self.values.0.contains_key(k.path) || self.reported.contains(k.path) {
+            if self.values.values.contains_key(k.path) || self.reported.contains(k.path) {
                 continue;
             }
-            let at = self.values.0.get(k.parent()).map_or(0, |t| t.span().start);
+            let at = self
+                .values
+                .values
+                .get(k.parent())
+                .map_or(0, |t| t.span().start);
             self.diags.push(
                 at..at,
                 format!("missing required key {} in [{}]", k.path, k.parent()),

@@ -74,9 +74,10 @@ fn table(t: &Key, values: &BTreeMap<&str, Value>, partition: &str, blocks: &mut 
     }
     let set = |k: &Key| values.contains_key(k.path);
     let scalars: Vec<&Key> = keys::children(t.path)
-        .filter(|k| matches!(k.kind, Kind::Str | Kind::Int))
+        .filter(|k| matches!(k.kind, Kind::Str | Kind::Int | Kind::StrList))
         .collect();
-    if !t.required && !scalars.iter().any(|k| set(k)) {
+    // `init` writes no deploy entry: the array is an example, commented out.
+    if t.kind == Kind::TableArray || (!t.required && !scalars.iter().any(|k| set(k))) {
         commented_table(t, &scalars, partition, &mut out);
     } else {
         out.push_str(&format!("[{}]\n", t.path));
@@ -103,14 +104,18 @@ fn table(t: &Key, values: &BTreeMap<&str, Value>, partition: &str, blocks: &mut 
 
 /// `# [t]` and each key's example, its doc as a comment after it, the comments in one column.
 fn commented_table(t: &Key, scalars: &[&Key], partition: &str, out: &mut String) {
-    out.push_str(&format!("# [{}]\n", t.path));
+    if t.kind == Kind::TableArray {
+        out.push_str(&format!("# [[{}]]\n", t.path));
+    } else {
+        out.push_str(&format!("# [{}]\n", t.path));
+    }
     let lines: Vec<String> = scalars
         .iter()
         .map(|k| format!("# {} = {}", k.name(), example(k, partition)))
         .collect();
     let width = lines.iter().map(String::len).max().unwrap_or(0) + 1;
     for (line, k) in lines.iter().zip(scalars) {
-        out.push_str(&format!("{line:width$}# {}\n", k.doc));
+        out.push_str(&format!("{line:width$}# {}\n", k.doc.replace('\n', " ")));
     }
 }
 
@@ -177,9 +182,12 @@ mod tests {
                 .starts_with("# xpipeline.toml: ")
         );
         assert!(
-            text.ends_with("\n# [tags]\n# team = \"platform\"\n"),
+            text.contains("\n# [tags]\n# team = \"platform\"\n"),
             "{text}"
         );
+        // The deploy example is there, commented out, and is not an entry.
+        assert!(text.contains("\n# [[deploy]]\n# name = "), "{text}");
+        assert!(cfg.deploy.is_empty());
     }
 
     #[test]
@@ -206,6 +214,7 @@ mod tests {
             let line = match k.kind {
                 Kind::Table if k.required => format!("[{}]", k.path),
                 Kind::Table | Kind::StrMap => format!("# [{}]", k.path),
+                Kind::TableArray => format!("# [[{}]]", k.path),
                 _ if values().contains_key(k.path) => format!("{} = ", k.name()),
                 _ => format!("# {} = {}", k.name(), k.example),
             };

@@ -47,17 +47,26 @@ fn env_fits(c: &mut Checker<'_>, entries: &[(Spanned<String>, Spanned<String>)])
 }
 
 /// Collects problems while turning the values into a `Config`.
-struct Checker<'d> {
+pub(super) struct Checker<'d> {
     diags: &'d mut Diagnostics,
 }
 
 impl Checker<'_> {
-    fn err(&mut self, v: &Spanned<impl Sized>, msg: impl Into<String>) {
+    pub(super) fn diags(&mut self) -> &mut Diagnostics {
+        self.diags
+    }
+
+    pub(super) fn err(&mut self, v: &Spanned<impl Sized>, msg: impl Into<String>) {
         self.diags.push(v.span(), msg);
     }
 
     /// Report `msg(text)` on `v` unless `ok`; returns `ok`.
-    fn check(&mut self, v: &Spanned<String>, ok: bool, msg: impl FnOnce(&str) -> String) -> bool {
+    pub(super) fn check(
+        &mut self,
+        v: &Spanned<String>,
+        ok: bool,
+        msg: impl FnOnce(&str) -> String,
+    ) -> bool {
         if !ok {
             let text = msg(v.get_ref());
             self.err(v, text);
@@ -66,7 +75,7 @@ impl Checker<'_> {
     }
 
     /// `v`, after reporting `msg(text)` on it when `ok(text)` is false.
-    fn rule(
+    pub(super) fn rule(
         &mut self,
         v: Option<Spanned<String>>,
         ok: fn(&str) -> bool,
@@ -110,7 +119,7 @@ impl Checker<'_> {
         ok.then_some(v.get_ref().as_str())
     }
 
-    fn one_of<T: Copy>(
+    pub(super) fn one_of<T: Copy>(
         &mut self,
         v: &Option<Spanned<String>>,
         key: &str,
@@ -320,6 +329,20 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
         }
     }
 
+    // [[deploy]]
+    let deploy = super::deploy::deploys(
+        &mut c,
+        values,
+        &super::deploy::Pipeline {
+            name: name.as_ref().map(|n| n.get_ref().as_str()),
+            region: region
+                .as_ref()
+                .filter(|_| region_ok)
+                .map(|r| r.get_ref().as_str()),
+            partition,
+        },
+    );
+
     if !c.diags.is_empty() {
         return None;
     }
@@ -365,7 +388,7 @@ pub(super) fn validate(values: &Values, path: PathBuf, diags: &mut Diagnostics) 
             mfa_serial: mfa_serial.map(Spanned::into_inner),
         },
         tags: map("tags"),
-        deploy: Vec::new(),
+        deploy,
     })
 }
 

@@ -138,6 +138,15 @@ pub fn environment_variables(env: &std::collections::BTreeMap<String, String>) -
     Some(Value::Array(list).to_string())
 }
 
+/// `[deploy.parameters]` rendered as the CloudFormation action's `ParameterOverrides`
+/// configuration value: a compact JSON object (what `validate` measures against
+/// `ACTION_CONFIGURATION_MAX`).
+pub fn parameter_overrides(
+    parameters: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    (!parameters.is_empty()).then(|| json!(parameters).to_string())
+}
+
 fn type_id(category: ActionCategory, provider: &str) -> Result<ActionTypeId> {
     ActionTypeId::builder()
         .category(category)
