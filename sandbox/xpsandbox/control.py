@@ -24,6 +24,10 @@
     POST /_sandbox/commit      {"account", "repository", "branch", ["message", "region"]}
                                                 {"commit", "previous"} (event_routing.py)
     GET  /_sandbox/deliveries                   [{"eventId", "account", "step", "outcome", ...}]
+    POST /_sandbox/stack-failure {"account", "stack", ["resource", "reason"]}   (deploy.py)
+    GET  /_sandbox/deploy-outputs[?pipeline=]   [{"pipeline", "stage", "action", "file", "content", ...}]
+    POST /_sandbox/artifact-files {"pipeline", "files", ["artifact"]}          (deploy.py)
+    POST /_sandbox/approval-timeout {"pipeline", "action"}  {"expired": N}     (approvals.py)
 """
 
 from __future__ import annotations
@@ -174,7 +178,14 @@ def seed(overrides: dict[str, Any]) -> dict[str, Any]:
         cc.create_repository(repository, "created by the xpipeline sandbox")
     ensure_bare_repo(sa, region, repository)
     meta = cc.repositories[repository].repository_metadata
+    targets = [str(t) for t in overrides.get("targets") or []]
+    if targets:
+        from .targets import seed_targets
+
+        stacks = [str(s) for s in overrides.get("stacks") or [f"{prefix}-*"]]
+        seeded_targets = seed_targets(targets, stacks, prefix, pa, region, service_role, bucket, key)
     return {
+        **({"targets": seeded_targets} if targets else {}),
         "pipeline_account": pa,
         "source_account": sa,
         "region": region,
@@ -300,6 +311,13 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
     from .event_routing import dispatch as event_routes  # CodeCommit events: event_routing.py
     from .scenarios import dispatch as scenarios  # bootstrap's scenarios: scenarios.py
 
+    from .approvals import dispatch as approval_routes  # manual approvals: approvals.py
+    from .deploy import dispatch as deploy_routes  # CloudFormation deploy actions: deploy.py
+
+    if (answer := deploy_routes(method, route, q, body)) is not None:
+        return "200 OK", answer
+    if (answer := approval_routes(method, route, body)) is not None:
+        return "200 OK", answer
     if (answer := scenarios(method, route, body)) is not None:
         return "200 OK", answer
     if (answer := event_routes(method, route, q, body)) is not None:

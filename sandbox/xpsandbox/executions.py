@@ -25,7 +25,7 @@ from moto.codepipeline.models import codepipeline_backends
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core.exceptions import JsonRESTError
 
-from . import action_permissions, builds
+from . import action_permissions, approvals, builds, deploy
 from .state import STATE, account_of_arn, branch_head, git_out, repo_path, repository_record
 
 TERMINAL = {"Succeeded", "Failed", "Stopped", "Cancelled", "Superseded"}
@@ -89,6 +89,13 @@ class ActionRun:
     output_variables: dict[str, str] = field(default_factory=dict)
     input_artifacts: list[str] = field(default_factory=list)
     output_artifacts: list[str] = field(default_factory=list)
+    # the configuration with its variables resolved (deploy.py)
+    resolved_configuration: dict[str, Any] | None = None
+    # a manual approval (approvals.py): its token, deadline, answer and who gave it
+    token: str | None = None
+    deadline: float = 0.0
+    answered: str | None = None
+    updated_by: str | None = None
 
     @property
     def name(self) -> str:
@@ -283,6 +290,7 @@ def _start_group(e: Execution, t: float) -> None:
         if t_id.get("provider") == "CodeBuild":
             # A real build record with phases and logs (builds.py).
             builds.start_for_action(e, run, action, t, _group_seconds(e))
+        approvals.start(run, t)  # a manual approval waits for its answer
         e.runs.append(run)
 
 
@@ -336,13 +344,17 @@ def _finish(e: Execution, status: str, t: float) -> None:
     e.updated = t
 
 
-def _held(e: Execution) -> bool:
-    return any((e.pipeline_name, r.name) in STATE.holds for r in e.current_runs())
+def _held(e: Execution, now: float) -> bool:
+    return any(
+        (e.pipeline_name, r.name) in STATE.holds or approvals.pending(r, now) for r in e.current_runs()
+    )
 
 
 def _finish_group(execs: list[Execution], e: Execution, t: float) -> None:
     runs = e.current_runs()
     failed = None
+    for r in runs:
+        deploy.finish(e, r)  # a CloudFormation action does its work as it ends
     for r in runs:
         r.end = t
         r.updated = t
@@ -388,7 +400,7 @@ def advance(key: tuple[str, str, str], now: float | None = None) -> None:
         for e in execs:
             if not e.in_progress() or e.phase != "running":
                 continue
-            if _held(e):
+            if _held(e, now):
                 e.held_until = max(e.held_until, now)
                 continue
             t_end = max(e.group_start + _group_seconds(e), e.held_until)
@@ -638,6 +650,8 @@ def _render_run_state(r: ActionRun) -> dict[str, Any]:
             "externalExecutionId": r.external_id,
             "externalExecutionUrl": r.external_url,
             "errorDetails": r.error if r.status == "Failed" else None,
+            "token": r.token if r.status == "InProgress" else None,
+            "lastUpdatedBy": r.updated_by,
         }
     )
 
@@ -666,7 +680,7 @@ def render_action_detail(e: Execution, r: ActionRun) -> dict[str, Any]:
                 {
                     "actionTypeId": a.get("actionTypeId"),
                     "configuration": a.get("configuration") or {},
-                    "resolvedConfiguration": a.get("configuration") or {},
+                    "resolvedConfiguration": r.resolved_configuration or a.get("configuration") or {},
                     "roleArn": a.get("roleArn"),
                     "region": a.get("region") or e.region,
                     "inputArtifacts": [{"name": n} for n in r.input_artifacts],
@@ -1016,3 +1030,4 @@ def install() -> None:
     ):
         setattr(CodePipelineResponse, fn.__name__, fn)
     builds.install()
+    approvals.install()

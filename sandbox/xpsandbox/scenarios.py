@@ -1,7 +1,8 @@
 """Scenarios and checks for `cargo xpipeline bootstrap` (owned by the bootstrap work).
 
-    POST /_sandbox/empty-accounts   [{"region", "source_account", "admin_role_name", "existing"}]
-        -> {"pipeline_account", "source_account", "region", "admin_role_arn", ["existing"]}
+    POST /_sandbox/empty-accounts   [{"region", "source_account", "target_accounts", "admin_role_name", "existing"}]
+        -> {"pipeline_account", "source_account", "target_accounts", "region", "admin_role_arn",
+            "target_admin_role_arns", ["existing"]}
     POST /_sandbox/policies         {["key"], ["bucket"]}  (pipeline account)
         -> {"key_policy": TEXT | null, "bucket_policy": TEXT | null}
 
@@ -11,10 +12,11 @@ a KMS key and that bucket, each with a policy holding a statement of someone els
 with one commit on main; "existing" in the answer gives "key_arn", the two policies as
 written and "commit".
 
-Two empty accounts, as a team starts: the pipeline account (the access key "testing") holds
-nothing; the source account holds only the administrator role AWS Organizations creates in a
-member account (OrganizationAccountAccessRole, trusting the pipeline account), through which
-bootstrap reaches it. Everything is forgotten first (as POST /_sandbox/reset).
+Empty accounts, as a team starts: the pipeline account (the access key "testing") holds
+nothing; the source account and each deploy target account (staging 333333333333 and prod
+444444444444 unless "target_accounts" names others; [] for none) hold only the administrator
+role AWS Organizations creates in a member account (OrganizationAccountAccessRole, trusting the
+pipeline account), through which bootstrap reaches them. Everything is forgotten first (as POST /_sandbox/reset).
 
 It also turns on, until the next reset, a refusal AWS makes and moto skips: a trust, key or
 bucket policy that names a role or user that does not exist is refused as an invalid
@@ -37,6 +39,7 @@ from .state import DEFAULT_REGION
 
 PIPELINE_ACCOUNT = "123456789012"
 SOURCE_ACCOUNT = "222222222222"
+TARGET_ACCOUNTS = ["333333333333", "444444444444"]  # staging, prod
 ADMIN_ROLE = "OrganizationAccountAccessRole"
 
 # The scenario's admin role, (account, name): the refusal of invalid principals is on while it
@@ -208,19 +211,26 @@ def empty_accounts(body: dict[str, Any]) -> dict[str, Any]:
             {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{PIPELINE_ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
         ],
     }
-    iam = iam_backends[sa]["aws"]
-    role = iam.create_role(name, json.dumps(trust), "/", None, "AWS Organizations' member account role (sandbox)", [], None)
-    iam.put_role_policy(
-        name,
-        "AdministratorAccess",
-        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    )
+    targets = body.get("target_accounts")
+    targets = list(TARGET_ACCOUNTS) if targets is None else [str(t) for t in targets]
+    arns = []
+    for account in [sa, *targets]:
+        iam = iam_backends[account]["aws"]
+        role = iam.create_role(name, json.dumps(trust), "/", None, "AWS Organizations' member account role (sandbox)", [], None)
+        iam.put_role_policy(
+            name,
+            "AdministratorAccess",
+            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        )
+        arns.append(role.arn)
     _STRICT["admin"] = (sa, name)
     answer: dict[str, Any] = {
         "pipeline_account": PIPELINE_ACCOUNT,
         "source_account": sa,
+        "target_accounts": targets,
         "region": region,
-        "admin_role_arn": role.arn,
+        "admin_role_arn": arns[0],
+        "target_admin_role_arns": arns[1:],
     }
     if body.get("existing"):
         answer["existing"] = _existing(body["existing"], region, sa)

@@ -47,6 +47,12 @@ class State:
     log_page: int = 100
     # what became of each CodeCommit event on its way through EventBridge (event_routing.py)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # (account, stack) -> [{"resource", "reason"}]: the next deploys of that stack fail (deploy.py)
+    stack_failures: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # the OutputFileName files deploy actions wrote (deploy.py), oldest first
+    deploy_outputs: list[dict[str, Any]] = field(default_factory=list)
+    # (pipeline, artifact) -> {path: text}: files a build adds to its output artifact (deploy.py)
+    artifact_files: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -66,6 +72,9 @@ class State:
             self.build_scripts.clear()
             self.log_page = 100
             self.deliveries.clear()
+            self.stack_failures.clear()
+            self.deploy_outputs.clear()
+            self.artifact_files.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 
