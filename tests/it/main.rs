@@ -9,6 +9,7 @@ mod build_logs;
 mod cli;
 mod config;
 mod config_file;
+mod deploy_bootstrap;
 mod deploy_config;
 mod ecosystem;
 mod gitops;
