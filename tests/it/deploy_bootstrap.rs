@@ -103,6 +103,22 @@ fn bootstrap_creates_the_target_roles_in_their_accounts_and_a_second_run_writes_
         writes(&sb)
     );
 
+    // A dry run reaches the targets, lists their roles and markers, and writes nothing.
+    sb.clear_calls();
+    let dry = p
+        .cmd()
+        .args(["bootstrap", "--dry-run"])
+        .envs(sb.env())
+        .run()
+        .success();
+    assert_eq!(writes(&sb), Vec::<String>::new(), "{}", dry.stderr);
+    for line in [
+        "role arn:aws:iam::444444444444:role/hello-pipeline-cfn-execution: managed policy arn:aws:iam::aws:policy/AmazonSSMFullAccess attached (account 444444444444, target)",
+        "parameter /xpipeline/hello-pipeline/targets/444444444444: created",
+    ] {
+        assert!(dry.stdout.contains(line), "lacks {line:?}:\n{}", dry.stdout);
+    }
+
     sb.clear_calls();
     let out = p.cmd().arg("bootstrap").envs(sb.env()).run().success();
     for account in [STAGING, PROD] {
