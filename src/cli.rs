@@ -277,7 +277,7 @@ pub struct PoliciesArgs {}
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    /// Read both accounts and print what would change; write nothing
+    /// Read every account and print what would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Role to assume in the source account [default: arn:<partition>:iam::<source.account>:role/OrganizationAccountAccessRole]

@@ -95,13 +95,8 @@ fn bootstrap_creates_the_target_roles_in_their_accounts_and_a_second_run_writes_
         .code(1)
         .stderr_has("cannot assume the admin role arn:aws:iam::333333333333:role/NotThere of target account 333333333333")
         .stderr_has("--target-profile 333333333333=PROFILE");
-    assert!(
-        writes(&sb)
-            .iter()
-            .all(|w| !w.contains(STAGING) && !w.contains(PROD)),
-        "{:?}",
-        writes(&sb)
-    );
+    // Every account is reached before anything is written.
+    assert_eq!(writes(&sb), Vec::<String>::new());
 
     // A dry run reaches the targets, lists their roles and markers, and writes nothing.
     sb.clear_calls();

@@ -364,7 +364,9 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
             assert!(e.to_string().starts_with(says), "{e}");
         }
-        let e = target_reach(&target_args(&[], &["333333333333=p"]), &cfg()).unwrap_err();
+        let mut none = cfg();
+        none.deploy.clear();
+        let e = target_reach(&target_args(&[], &["333333333333=p"]), &none).unwrap_err();
         assert!(
             e.to_string()
                 .contains("(none: xpipeline.toml has no [[deploy]] entry in another account)"),

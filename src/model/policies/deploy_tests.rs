@@ -13,13 +13,16 @@ const PROD: &str = "444444444444";
 const SERVICE_ROLE: &str = "arn:aws:iam::111111111111:role/hello-codepipeline";
 const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
+/// The example without its `[[deploy]]` entries (each test declares its own).
 fn base() -> Config {
-    crate::config::parse(
+    let mut c = crate::config::parse(
         include_str!("../../../xpipeline.toml.example"),
         "x",
         "x".into(),
     )
-    .unwrap_or_else(|d| panic!("{d}"))
+    .unwrap_or_else(|d| panic!("{d}"));
+    c.deploy.clear();
+    c
 }
 
 /// An entry with the defaults the configuration fills in.
