@@ -186,6 +186,12 @@ pub struct InitArgs {
     /// build.project [default: <package>-build]
     #[arg(long, value_name = "NAME")]
     pub build_project: Option<String>,
+    /// A [[deploy]] stage NAME deploying to ACCOUNT (12 digits), after Build in the order given; repeatable
+    #[arg(long = "deploy", value_name = "NAME=ACCOUNT")]
+    pub deploy: Vec<String>,
+    /// Give the --deploy stage NAME a manual approval before its change set is executed; repeatable
+    #[arg(long = "approve", value_name = "NAME")]
+    pub approve: Vec<String>,
     /// Overwrite an existing xpipeline.toml
     #[arg(long)]
     pub force: bool,

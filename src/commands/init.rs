@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::config::{self, keys, template::Value};
+use crate::config::template::{DeployEntry, Value};
+use crate::config::{self, keys};
 use crate::error::{Error, Result};
 use crate::model::arn::partition_of;
 use crate::model::build;
+use crate::model::pipeline::declare::{BUILD_STAGE, SOURCE_STAGE};
 use crate::settings::Env;
 use crate::ui::{Ui, prompt};
 
@@ -76,22 +78,31 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "app".to_owned()),
     };
+    let has_template = root.join(build::TEMPLATE_FILE).is_file();
+    // The flags that need no account or prompt are checked first: a bad one asks nothing.
+    let deploys = deploy_entries(args, &package, has_template)?;
     let values = resolve(args, global, env, &package, &root, ui)?;
-    let missing: Vec<&'static str> = values
+    let mut missing: Vec<&'static str> = values
         .iter()
         .filter(|(_, v)| matches!(v, Value::Unknown { .. }))
         .map(|(k, _)| *k)
         .collect();
-    let text = config::template::render(&values);
+    if !deploys.is_empty() {
+        missing.push(EXECUTION_POLICIES);
+    }
+    let text = config::template::render_with(&values, &deploys);
 
     // Check what would be written before writing it: a bad flag loses nothing. The keys left
     // unknown are missing on purpose.
     let shown = format!("{} (not written)", config::display_path(&path));
     if let Err(mut diags) = config::parse(&text, &shown, path.clone()) {
         diags.items.retain(|d| {
-            !missing
-                .iter()
-                .any(|k| d.message.starts_with(&format!("missing required key {k} ")))
+            !missing.iter().any(|k| {
+                d.message.starts_with(&format!("missing required key {k} "))
+                    || k.strip_prefix("deploy.").is_some_and(|name| {
+                        d.message == format!("missing required key {name} in this [[deploy]]")
+                    })
+            })
         });
         if !diags.is_empty() {
             return Err(Error::Config(diags));
@@ -103,7 +114,8 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
     let buildspec = if buildspec_path.exists() {
         None
     } else {
-        std::fs::write(&buildspec_path, build::BUILDSPEC)
+        let package = has_template.then(|| package_target(&values));
+        std::fs::write(&buildspec_path, build::buildspec(package.as_ref()))
             .map_err(|e| Error::io("cannot write", &buildspec_path, e))?;
         Some(buildspec_path)
     };
@@ -114,6 +126,13 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
     } else {
         ""
     };
+    if !deploys.is_empty() {
+        next_steps.push(format!(
+            "choose each [[deploy]] stage's {} (the managed policies CloudFormation may use to \
+             create that stack's resources; there is no administrator default)",
+            EXECUTION_POLICIES.trim_start_matches("deploy.")
+        ));
+    }
     next_steps.push(format!(
         "review xpipeline.toml{} and commit {}",
         if buildspec.is_some() {
@@ -136,6 +155,104 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &Ui) -> Result<(
         buildspec,
         next_steps,
     })
+}
+
+/// The key of a `[[deploy]]` entry `init` cannot choose: written commented out, reported.
+const EXECUTION_POLICIES: &str = "deploy.execution-policies";
+
+/// The `[[deploy]]` entries of `--deploy NAME=ACCOUNT` in the order given, with `--approve
+/// NAME`'s approvals, and defaults: stack `<package>-<name>`, the template `packaged.yaml` when
+/// the workspace has a `template.yaml` to package, else `template.yaml`.
+fn deploy_entries(args: &InitArgs, package: &str, has_template: bool) -> Result<Vec<DeployEntry>> {
+    let mut entries: Vec<DeployEntry> = Vec::new();
+    for given in &args.deploy {
+        let Some((name, account)) = given.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--deploy {given}: expected NAME=ACCOUNT, e.g. --deploy Staging=333333333333"
+            )));
+        };
+        if !config::names::is_pipeline_name(name) {
+            return Err(Error::usage(format!(
+                "--deploy {given}: {name:?} is not a stage name: 1 to 100 letters, digits, '.', \
+                 '@', '-' and '_'"
+            )));
+        }
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::usage(format!(
+                "--deploy {given}: {account:?} is not an AWS account id: 12 digits"
+            )));
+        }
+        if [SOURCE_STAGE, BUILD_STAGE].contains(&name) {
+            return Err(Error::usage(format!(
+                "--deploy {given}: {name} is a stage the pipeline already has; name the deploy \
+                 stage after its environment (Staging, Prod)"
+            )));
+        }
+        if entries.iter().any(|e| e.name == name) {
+            return Err(Error::usage(format!(
+                "--deploy {name} is given twice: each stage needs its own name"
+            )));
+        }
+        let slug: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let base = package.to_ascii_lowercase().replace('_', "-");
+        entries.push(DeployEntry {
+            name: name.to_owned(),
+            account: account.to_owned(),
+            stack: format!("{base}-{slug}"),
+            template: if has_template {
+                build::PACKAGED_FILE
+            } else {
+                build::TEMPLATE_FILE
+            }
+            .to_owned(),
+            approval: false,
+        });
+    }
+    for name in &args.approve {
+        let Some(e) = entries.iter_mut().find(|e| &e.name == name) else {
+            let given: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            return Err(Error::usage(format!(
+                "--approve {name} names no --deploy stage{}",
+                if given.is_empty() {
+                    " (none was given)".to_owned()
+                } else {
+                    format!(" (given: {})", given.join(", "))
+                }
+            )));
+        };
+        e.approval = true;
+    }
+    Ok(entries)
+}
+
+/// Where the buildspec packages `template.yaml`: the artifact bucket under the pipeline's
+/// packages prefix, with the key, or before bootstrap has created it the alias it will have.
+fn package_target(values: &BTreeMap<&'static str, Value>) -> build::Package {
+    let set = |k: &str| match values.get(k) {
+        Some(Value::Set(v)) => v.clone(),
+        _ => String::new(),
+    };
+    let pipeline = set("pipeline.name");
+    let kms_key = match values.get("artifacts.kms-key-arn") {
+        Some(Value::Set(arn)) => arn.clone(),
+        _ => {
+            let region = set("pipeline.region");
+            format!(
+                "arn:{}:kms:{region}:{}:alias/{pipeline}-artifacts",
+                partition_of(&region),
+                set("pipeline.account")
+            )
+        }
+    };
+    build::Package {
+        bucket: set("artifacts.bucket"),
+        prefix: build::packages_prefix(&pipeline),
+        kms_key,
+    }
 }
 
 /// Ask for the required value of `key`, naming the init flag that gives it.

@@ -83,8 +83,8 @@ pub async fn ensure(
         "pipeline {name} (version {version}) differs from {shown} by {}{dry}",
         changes(plan.changes.len())
     ));
-    for c in &plan.changes {
-        ui.status(format_args!("  {c}"));
+    for line in plan.lines() {
+        ui.status(format_args!("  {line}"));
     }
     if opts.dry_run {
         return Ok(Ensured {

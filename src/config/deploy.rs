@@ -284,13 +284,8 @@ fn parameters(c: &mut Checker<'_>, values: &Values) -> BTreeMap<String, String> 
 }
 
 fn approval(c: &mut Checker<'_>, values: &Values, mode: DeployMode) -> Option<Approval> {
-    let present = ["notification-arn", "external-link", "comment"]
-        .iter()
-        .any(|k| values.str(&format!("deploy.approval.{k}")).is_some())
-        || values.int("deploy.approval.timeout-minutes").is_some();
-    if !present {
-        return None;
-    }
+    // An empty [deploy.approval] is an approval with AWS's defaults.
+    let table = values.table("deploy.approval")?;
     let notification_arn = values.str("deploy.approval.notification-arn");
     if let Some(n) = &notification_arn {
         c.check(
@@ -324,15 +319,7 @@ fn approval(c: &mut Checker<'_>, values: &Values, mode: DeployMode) -> Option<Ap
         }
     }
     if mode == DeployMode::Direct {
-        if let Some(span) = notification_arn
-            .as_ref()
-            .map(|s| s.span())
-            .or(external_link.as_ref().map(|s| s.span()))
-            .or(comment.as_ref().map(|s| s.span()))
-            .or(timeout.as_ref().map(|s| s.span()))
-        {
-            c.err(&Spanned::new(span, ()), "[deploy.approval] needs deploy.mode = \"change-set\": in direct mode the stack is updated in one step, with no change set for an approver to see");
-        }
+        c.err(&Spanned::new(table, ()), "[deploy.approval] needs deploy.mode = \"change-set\": in direct mode the stack is updated in one step, with no change set for an approver to see");
     }
     Some(Approval {
         notification_arn: notification_arn.map(Spanned::into_inner),
@@ -488,6 +475,12 @@ mod tests {
             "[[deploy]]\nrole-arn = \"arn:aws:iam::333333333333:role/d\"\nexecution-role-arn = \"arn:aws:iam::333333333333:role/e\"\n",
         );
         assert!(parsed(&ok).is_ok());
+    }
+
+    #[test]
+    fn an_empty_approval_table_is_an_approval_with_the_defaults() {
+        let cfg = parsed(&format!("{}[deploy.approval]\n", minimal())).unwrap();
+        assert_eq!(cfg.deploy[0].approval, Some(Approval::default()));
     }
 
     #[test]

@@ -76,7 +76,9 @@ fn init_flags_are_the_flags_of_the_table() {
     let flags: BTreeSet<&str> = init
         .get_arguments()
         .filter_map(|a| a.get_long())
-        .filter(|f| !["force", "help"].contains(f))
+        // --deploy NAME=ACCOUNT and --approve NAME write whole [[deploy]] entries
+        // (commands/init.rs), not one key.
+        .filter(|f| !["force", "help", "deploy", "approve"].contains(f))
         .filter(|f| cli.get_arguments().all(|g| g.get_long() != Some(f)))
         .collect();
     let table: BTreeSet<&str> = KEYS.iter().filter_map(|k| k.flag).collect();

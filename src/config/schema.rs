@@ -61,6 +61,11 @@ impl Values {
         }
     }
 
+    /// The span of the table at `path` when it is in the file (even with no key in it).
+    pub(super) fn table(&self, path: &str) -> Option<Range<usize>> {
+        self.get(path, Kind::Table).map(Spanned::span)
+    }
+
     /// The strings of a `StrList` key, `None` when it is absent.
     pub(super) fn list(&self, path: &str) -> Option<Spanned<&[Spanned<String>]>> {
         let v = self.get(path, Kind::StrList)?;

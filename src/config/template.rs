@@ -15,6 +15,17 @@ pub(crate) enum Value {
     Unknown { placeholder: String },
 }
 
+/// One `[[deploy]]` entry `init` writes (`--deploy NAME=ACCOUNT`, `--approve NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeployEntry {
+    pub name: String,
+    pub account: String,
+    pub stack: String,
+    pub template: String,
+    /// Written with a `[deploy.approval]` table.
+    pub approval: bool,
+}
+
 const HEADER: &str = "\
 # xpipeline.toml: the cross-account pipeline of this workspace, read by `cargo xpipeline`.
 # The pipeline runs in the pipeline (tools) account; the CodeCommit repository lives in the
@@ -36,7 +47,13 @@ fn comment(out: &mut String, text: &str) {
 /// The file: every key of the table, set from `values` (by key path) or commented out, each
 /// explained. A table none of whose keys is set, and that is optional, is written wholly
 /// commented out.
+#[cfg(test)]
 pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
+    render_with(values, &[])
+}
+
+/// The file with `deploys` as its `[[deploy]]` entries (none: one commented-out example).
+pub(crate) fn render_with(values: &BTreeMap<&str, Value>, deploys: &[DeployEntry]) -> String {
     debug_assert!(
         values
             .keys()
@@ -52,9 +69,130 @@ pub(crate) fn render(values: &BTreeMap<&str, Value>) -> String {
     let directive = format!("#:schema {}\n", super::json_schema::SCHEMA_URL);
     let mut blocks = vec![directive + HEADER];
     for top in keys::children("") {
-        table(top, values, partition, &mut blocks);
+        if top.kind == Kind::TableArray && top.path == "deploy" && !deploys.is_empty() {
+            for (i, d) in deploys.iter().enumerate() {
+                blocks.push(deploy_entry(top, d, i == 0, values, partition));
+            }
+        } else {
+            table(top, values, partition, &mut blocks);
+        }
     }
     blocks.join("\n")
+}
+
+/// The text of a value `init` knows: a string, or for a key of `values` its value.
+fn known(values: &BTreeMap<&str, Value>, key: &str) -> String {
+    match values.get(key) {
+        Some(Value::Set(v)) => v.clone(),
+        _ => String::new(),
+    }
+}
+
+/// One `[[deploy]]` entry of `--deploy`: the keys `init` chose set, each under its doc (the
+/// array's doc over the first); `execution-policies` commented out with a least-privilege
+/// example, since only the user knows what the stack needs; the optional keys commented out
+/// in one column, the roles with the defaults they stand for; `[deploy.parameters]` as an
+/// example; `[deploy.approval]` a table when `--approve` named the stage.
+fn deploy_entry(
+    array: &Key,
+    d: &DeployEntry,
+    first: bool,
+    values: &BTreeMap<&str, Value>,
+    partition: &str,
+) -> String {
+    let mut out = String::new();
+    if first {
+        comment(&mut out, array.doc);
+    }
+    out.push_str(&format!("[[{}]]\n", array.path));
+    let pipeline = known(values, "pipeline.name");
+    let mut optional = Vec::new();
+    for k in keys::children(array.path) {
+        let set = match k.name() {
+            "name" => Some(&d.name),
+            "account" => Some(&d.account),
+            "stack" => Some(&d.stack),
+            "template" => Some(&d.template),
+            _ => None,
+        };
+        match (set, k.kind) {
+            (Some(v), _) => {
+                comment(&mut out, k.doc);
+                out.push_str(&format!("{} = {}\n", k.name(), quote(v)));
+            }
+            (None, Kind::StrList | Kind::Str | Kind::Int) if k.required => {
+                comment(&mut out, k.doc);
+                comment(
+                    &mut out,
+                    &format!(
+                        "REQUIRED, not set yet: the file does not load until you choose them, e.g. a\n\
+                         policy of account {} that allows what stack {} creates:",
+                        d.account, d.stack
+                    ),
+                );
+                let example = format!(
+                    "[\"arn:{partition}:iam::{}:policy/{}-resources\"]",
+                    d.account, d.stack
+                );
+                out.push_str(&format!("# {} = {example}\n", k.name()));
+            }
+            (None, Kind::StrList | Kind::Str | Kind::Int) => {
+                let example = match k.name() {
+                    "role-arn" => quote(&format!(
+                        "arn:{partition}:iam::{}:role/{}",
+                        d.account,
+                        super::model::default_deploy_role_name(&pipeline)
+                    )),
+                    "execution-role-arn" => quote(&format!(
+                        "arn:{partition}:iam::{}:role/{}",
+                        d.account,
+                        super::model::default_execution_role_name(&pipeline)
+                    )),
+                    "region" => quote(&known(values, "pipeline.region")),
+                    _ => example(k, partition),
+                };
+                optional.push((format!("# {} = {example}", k.name()), k.doc));
+            }
+            _ => {}
+        }
+    }
+    in_columns(&optional, &mut out);
+    for inner in keys::children(array.path) {
+        match inner.kind {
+            Kind::StrMap => {
+                out.push_str(&format!("# [{}]\n# {}\n", inner.path, inner.example));
+            }
+            Kind::Table => {
+                let scalars: Vec<&Key> = keys::children(inner.path).collect();
+                if d.approval {
+                    comment(&mut out, inner.doc);
+                    out.push_str(&format!("[{}]\n", inner.path));
+                    // One key set: the approval is there whatever reads the file.
+                    let text = format!(
+                        "Review the change set of stack {} in account {} before it runs",
+                        d.stack, d.account
+                    );
+                    let lines: Vec<(String, &str)> = scalars
+                        .iter()
+                        .filter(|k| k.name() != "comment")
+                        .map(|k| (format!("# {} = {}", k.name(), example(k, partition)), k.doc))
+                        .collect();
+                    if let Some(k) = scalars.iter().find(|k| k.name() == "comment") {
+                        comment(&mut out, k.doc);
+                        out.push_str(&format!("comment = {}\n", quote(&text)));
+                    }
+                    in_columns(&lines, &mut out);
+                } else {
+                    out.push_str(&format!(
+                        "# [{}]  (a manual approval before the change set runs: `init --approve {}`)\n",
+                        inner.path, d.name
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The example of `k`, in `partition`.
@@ -102,6 +240,14 @@ fn table(t: &Key, values: &BTreeMap<&str, Value>, partition: &str, blocks: &mut 
     }
 }
 
+/// Commented-out `key = example` lines, each with its doc after it, the docs in one column.
+fn in_columns(lines: &[(String, &str)], out: &mut String) {
+    let width = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0) + 1;
+    for (line, doc) in lines {
+        out.push_str(&format!("{line:width$}# {}\n", doc.replace('\n', " ")));
+    }
+}
+
 /// `# [t]` and each key's example, its doc as a comment after it, the comments in one column.
 fn commented_table(t: &Key, scalars: &[&Key], partition: &str, out: &mut String) {
     if t.kind == Kind::TableArray {
@@ -124,7 +270,7 @@ mod tests {
     use super::*;
     use crate::config::{self, PipelineType};
 
-    fn values() -> BTreeMap<&'static str, Value> {
+    pub(super) fn values() -> BTreeMap<&'static str, Value> {
         let set = |k, v: &str| (k, Value::Set(v.to_owned()));
         BTreeMap::from([
             set("pipeline.name", "demo-app-pipeline"),
@@ -259,5 +405,110 @@ mod tests {
             let doc: toml::Table = toml::from_str(&format!("k = {}", quote(s))).unwrap();
             assert_eq!(doc["k"].as_str(), Some(s));
         }
+    }
+}
+
+#[cfg(test)]
+mod deploy_tests {
+    use super::tests::values;
+    use super::*;
+    use crate::config::{self, DeployMode};
+
+    fn entry(name: &str, account: &str, approval: bool) -> DeployEntry {
+        DeployEntry {
+            name: name.into(),
+            account: account.into(),
+            stack: format!("demo-app-{}", name.to_ascii_lowercase()),
+            template: "packaged.yaml".into(),
+            approval,
+        }
+    }
+
+    fn two() -> String {
+        render_with(
+            &values(),
+            &[
+                entry("Staging", "333333333333", false),
+                entry("Prod", "444444444444", true),
+            ],
+        )
+    }
+
+    fn parse(text: &str) -> Result<config::Config, config::Diagnostics> {
+        config::parse(text, "xpipeline.toml", "xpipeline.toml".into())
+    }
+
+    #[test]
+    fn deploy_entries_wait_for_their_execution_policies() {
+        let text = two();
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("missing required key execution-policies in this [[deploy]]"),
+            "{e}"
+        );
+        assert!(
+            text.contains(
+                "# REQUIRED, not set yet: the file does not load until you choose them, e.g. a\n\
+                 # policy of account 444444444444 that allows what stack demo-app-prod creates:\n\
+                 # execution-policies = [\"arn:aws:iam::444444444444:policy/demo-app-prod-resources\"]\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn deploy_entries_load_once_the_policies_are_chosen() {
+        let text = two().replace("# execution-policies = ", "execution-policies = ");
+        let cfg = parse(&text).unwrap_or_else(|d| panic!("{d}\n{text}"));
+        let names: Vec<&str> = cfg.deploy.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["Staging", "Prod"]);
+        let (staging, prod) = (&cfg.deploy[0], &cfg.deploy[1]);
+        assert_eq!(staging.account, "333333333333");
+        assert_eq!(staging.stack, "demo-app-staging");
+        assert_eq!(staging.template, "packaged.yaml");
+        assert_eq!(staging.mode, DeployMode::ChangeSet);
+        assert_eq!(staging.approval, None);
+        assert_eq!(
+            prod.approval.as_ref().and_then(|a| a.comment.as_deref()),
+            Some(
+                "Review the change set of stack demo-app-prod in account 444444444444 before it runs"
+            )
+        );
+        // The defaults the commented role lines show are the ones the loader fills in.
+        assert_eq!(
+            prod.role_arn,
+            "arn:aws:iam::444444444444:role/demo-app-pipeline-deploy"
+        );
+        assert!(text.contains(&format!("# role-arn = \"{}\"", prod.role_arn)));
+        assert!(text.contains(&format!(
+            "# execution-role-arn = \"{}\"",
+            prod.execution_role_arn
+        )));
+        // Every optional key of an entry is there, commented out, and so are the tables.
+        for k in keys::children("deploy") {
+            let line = match k.kind {
+                Kind::StrMap | Kind::Table => format!("# [{}]", k.path),
+                _ => format!("{} = ", k.name()),
+            };
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        for k in keys::children("deploy.approval") {
+            let line = match k.name() {
+                "comment" => "\ncomment = ".to_owned(),
+                _ => format!("\n# {} = ", k.name()),
+            };
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        assert_eq!(text.matches("\n[deploy.approval]\n").count(), 1, "{text}");
+        assert!(text.contains("`init --approve Staging`"), "{text}");
+        // The array's doc once, above the first entry.
+        assert_eq!(text.matches("# Deploy stages, after Build").count(), 1);
+    }
+
+    #[test]
+    fn without_deploy_entries_the_example_is_commented_out() {
+        let text = render_with(&values(), &[]);
+        assert!(text.contains("\n# [[deploy]]\n"), "{text}");
+        assert!(!text.contains("\n[[deploy]]\n"), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! The build side bootstrap and init set up: the CodeBuild project bootstrap creates (a
 //! curated Linux image, the artifacts and cache encrypted with the key, a cache in the artifact
 //! bucket for the cargo registry and the target dir) and the buildspec.yml init writes
-//! (rustup when the image has no Rust, `cargo build --locked`, `cargo test --locked`). Pure.
+//! (rustup when the image has no Rust, `cargo build --locked`, `cargo test --locked`, and
+//! `aws cloudformation package` of a `template.yaml` for the deploy stages). Pure.
 
 use crate::config::Config;
 
@@ -46,7 +47,61 @@ pub fn project(cfg: &Config, role: &str, key: &str) -> Project {
 /// The file name CodeBuild reads at the root of the source.
 pub const BUILDSPEC_FILE: &str = "buildspec.yml";
 
-/// The buildspec.yml init writes when the workspace has none.
+/// The CloudFormation template at the root of the repository that the buildspec packages.
+pub const TEMPLATE_FILE: &str = "template.yaml";
+/// What packaging it writes into the build artifact: the template a deploy stage deploys.
+pub const PACKAGED_FILE: &str = "packaged.yaml";
+
+/// Where `aws cloudformation package` uploads a template's local artifacts (Lambda code, nested
+/// templates): the artifact bucket under `<pipeline>/packages`, encrypted with the artifact key
+/// (which the deploy stages' roles may read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub bucket: String,
+    /// `<pipeline>/packages`: the one prefix the build role may write packages to.
+    pub prefix: String,
+    /// The key's ARN, or, before bootstrap has created it, the ARN of the alias bootstrap gives
+    /// it (S3 resolves an alias in the caller's account, which is the key's).
+    pub kms_key: String,
+}
+
+/// The prefix of `pipeline`'s packaged artifacts in the artifact bucket.
+pub fn packages_prefix(pipeline: &str) -> String {
+    format!("{pipeline}/packages")
+}
+
+/// The buildspec.yml init writes when the workspace has none: `BUILDSPEC`, and with `package`
+/// (the workspace has a `template.yaml`) its packaging into `packaged.yaml`, an artifact.
+pub fn buildspec(package: Option<&Package>) -> String {
+    let Some(p) = package else {
+        return BUILDSPEC.to_owned();
+    };
+    let quote = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+    let vars = format!(
+        "    CARGO_INCREMENTAL: \"0\"\n    \
+         # Where `aws cloudformation package` uploads the local artifacts {TEMPLATE_FILE} names\n    \
+         # (Lambda code): the artifact bucket, under the prefix the build role may write, with the key.\n    \
+         PACKAGE_BUCKET: {}\n    PACKAGE_PREFIX: {}\n    PACKAGE_KMS_KEY: {}\n",
+        quote(&p.bucket),
+        quote(&p.prefix),
+        quote(&p.kms_key)
+    );
+    let package = format!(
+        "      - cargo test --locked\n      \
+         # {TEMPLATE_FILE} packaged: its local code uploaded, {PACKAGED_FILE} the template the deploy stages deploy.\n      \
+         - aws cloudformation package --template-file {TEMPLATE_FILE} --s3-bucket \"$PACKAGE_BUCKET\" --s3-prefix \"$PACKAGE_PREFIX\" --kms-key-id \"$PACKAGE_KMS_KEY\" --output-template-file {PACKAGED_FILE}\n"
+    );
+    BUILDSPEC
+        .replacen("    CARGO_INCREMENTAL: \"0\"\n", &vars, 1)
+        .replacen("      - cargo test --locked\n", &package, 1)
+        .replacen(
+            "  files:\n    - target/debug/*\n",
+            &format!("  files:\n    - target/debug/*\n    - {PACKAGED_FILE}\n"),
+            1,
+        )
+}
+
+/// The buildspec.yml init writes when the workspace has none (and no `template.yaml`).
 pub const BUILDSPEC: &str = r#"# buildspec.yml: how CodeBuild builds this workspace (written by `cargo xpipeline init`;
 # yours to edit). The project `cargo xpipeline bootstrap` creates runs AWS's curated Amazon
 # Linux image, which has no Rust: the install phase installs rustup once, and the cache (in
@@ -100,6 +155,40 @@ mod tests {
             assert!(yaml.contains(&format!("    - {path}\n")), "{path}");
         }
         // YAML: no tabs, and every phase command is a list item.
+        assert!(!yaml.contains('\t'));
+    }
+
+    fn package() -> Package {
+        Package {
+            bucket: "hello-artifacts".into(),
+            prefix: packages_prefix("hello-pipeline"),
+            kms_key: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd".into(),
+        }
+    }
+
+    #[test]
+    fn without_a_template_the_buildspec_packages_nothing() {
+        assert_eq!(buildspec(None), BUILDSPEC);
+        assert!(!BUILDSPEC.contains("cloudformation package"));
+    }
+
+    #[test]
+    fn a_template_is_packaged_into_the_artifact_bucket_with_the_key_and_shipped() {
+        let yaml = buildspec(Some(&package()));
+        // (tests/it/init.rs parses the file init writes as YAML.)
+        for line in [
+            "\n    CARGO_INCREMENTAL: \"0\"\n",
+            "\n    PACKAGE_BUCKET: \"hello-artifacts\"\n",
+            "\n    PACKAGE_PREFIX: \"hello-pipeline/packages\"\n",
+            "\n    PACKAGE_KMS_KEY: \"arn:aws:kms:eu-west-1:111111111111:key/1234abcd\"\n",
+            "\n      - cargo test --locked\n      # template.yaml packaged",
+            "\n      - aws cloudformation package --template-file template.yaml --s3-bucket \"$PACKAGE_BUCKET\" \
+             --s3-prefix \"$PACKAGE_PREFIX\" --kms-key-id \"$PACKAGE_KMS_KEY\" \
+             --output-template-file packaged.yaml\n\nartifacts:",
+            "\n  files:\n    - target/debug/*\n    - packaged.yaml\n\ncache:",
+        ] {
+            assert!(yaml.contains(line), "{line:?} in\n{yaml}");
+        }
         assert!(!yaml.contains('\t'));
     }
 

@@ -119,7 +119,18 @@ fn an_approval_needs_change_set_mode() {
     ));
     expect_problem(
         &p,
-        "\"look\"",
+        "[deploy.approval]",
+        "[deploy.approval] needs deploy.mode = \"change-set\"",
+    );
+}
+
+#[test]
+fn an_empty_approval_table_is_an_approval() {
+    // Not silently dropped: in direct mode it is refused like one with keys.
+    let p = with_deploy(&format!("{STAGING}mode = \"direct\"\n[deploy.approval]\n"));
+    expect_problem(
+        &p,
+        "[deploy.approval]",
         "[deploy.approval] needs deploy.mode = \"change-set\"",
     );
 }

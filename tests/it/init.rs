@@ -390,3 +390,199 @@ fn init_writes_a_buildspec_when_there_is_none_and_names_bootstrap_next() {
         out.stdout
     );
 }
+
+#[test]
+fn init_refuses_a_wrong_deploy_or_approve_flag_with_exit_2_and_writes_nothing() {
+    let p = Project::new("demo-app", "main");
+    for (flags, message) in [
+        (
+            vec!["--deploy", "Staging"],
+            "--deploy Staging: expected NAME=ACCOUNT, e.g. --deploy Staging=333333333333",
+        ),
+        (
+            vec!["--deploy", "Stag ing=333333333333"],
+            "\"Stag ing\" is not a stage name: 1 to 100 letters, digits",
+        ),
+        (
+            vec!["--deploy", "Staging=33333333333"],
+            "--deploy Staging=33333333333: \"33333333333\" is not an AWS account id: 12 digits",
+        ),
+        (
+            vec!["--deploy", "Build=333333333333"],
+            "Build is a stage the pipeline already has",
+        ),
+        (
+            vec![
+                "--deploy",
+                "Prod=444444444444",
+                "--deploy",
+                "Prod=333333333333",
+            ],
+            "--deploy Prod is given twice",
+        ),
+        (
+            vec!["--deploy", "Staging=333333333333", "--approve", "Prod"],
+            "--approve Prod names no --deploy stage (given: Staging)",
+        ),
+    ] {
+        p.cmd()
+            .args(init_args())
+            .args(&flags)
+            .run()
+            .code(2)
+            .stderr_has(message);
+        assert!(!p.file("xpipeline.toml").exists(), "{flags:?}");
+        assert!(!p.file("buildspec.yml").exists(), "{flags:?}");
+    }
+}
+
+/// The sandbox's Python (it has PyYAML): the buildspec init writes read as YAML.
+fn yaml_to_json(yaml: &str) -> serde_json::Value {
+    let exe = std::env::var("XPIPELINE_SANDBOX_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_owned());
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the sandbox python runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "not YAML:\n{yaml}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn with_a_template_yaml_the_buildspec_packages_it_into_the_artifact_bucket() {
+    let p = Project::new("demo-app", "main");
+    p.write("template.yaml", "Resources: {}\n");
+    p.cmd().args(init_args()).run().success();
+    let spec = yaml_to_json(&p.read("buildspec.yml"));
+    let vars = &spec["env"]["variables"];
+    assert_eq!(vars["PACKAGE_BUCKET"], "demo-app-artifacts-111111111111");
+    assert_eq!(vars["PACKAGE_PREFIX"], "demo-app-pipeline/packages");
+    assert_eq!(vars["PACKAGE_KMS_KEY"], KEY);
+    let commands = spec["phases"]["build"]["commands"].as_array().unwrap();
+    let package = commands.last().unwrap().as_str().unwrap();
+    assert!(
+        package.starts_with("aws cloudformation package --template-file template.yaml "),
+        "{package}"
+    );
+    for part in [
+        "--s3-bucket \"$PACKAGE_BUCKET\"",
+        "--s3-prefix \"$PACKAGE_PREFIX\"",
+        "--kms-key-id \"$PACKAGE_KMS_KEY\"",
+        "--output-template-file packaged.yaml",
+    ] {
+        assert!(package.contains(part), "{part} in {package}");
+    }
+    assert_eq!(
+        spec["artifacts"]["files"],
+        serde_json::json!(["target/debug/*", "packaged.yaml"])
+    );
+
+    // Before bootstrap has created the key, the alias it will give it.
+    let q = Project::new("demo-app", "main");
+    q.write("template.yaml", "Resources: {}\n");
+    q.cmd()
+        .args(["init", "--pipeline-account", "111111111111"])
+        .args(["--source-account", "222222222222", "--region", "eu-west-1"])
+        .run()
+        .success();
+    let spec = yaml_to_json(&q.read("buildspec.yml"));
+    assert_eq!(
+        spec["env"]["variables"]["PACKAGE_KMS_KEY"],
+        "arn:aws:kms:eu-west-1:111111111111:alias/demo-app-pipeline-artifacts"
+    );
+
+    // Without a template, nothing is packaged.
+    let r = Project::new("demo-app", "main");
+    r.cmd().args(init_args()).run().success();
+    assert!(!r.read("buildspec.yml").contains("cloudformation"));
+}
+
+#[test]
+fn init_deploy_writes_entries_that_load_once_their_execution_policies_are_chosen() {
+    let p = Project::new("demo-app", "main");
+    let out = p
+        .cmd()
+        .args(init_args())
+        .args([
+            "--deploy",
+            "Staging=333333333333",
+            "--deploy",
+            "Prod=444444444444",
+        ])
+        .args(["--approve", "Prod"])
+        .run()
+        .success();
+    assert!(
+        out.stdout
+            .contains("deploy.execution-policies is not set yet"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("1. choose each [[deploy]] stage's execution-policies"),
+        "{}",
+        out.stdout
+    );
+    let text = p.read("xpipeline.toml");
+    for expected in [
+        "[[deploy]]\n# The stage name.\nname = \"Staging\"\n",
+        "account = \"333333333333\"\n",
+        "stack = \"demo-app-staging\"\n",
+        // No template.yaml in the workspace: the template is the artifact's template.yaml.
+        "template = \"template.yaml\"\n",
+        "name = \"Prod\"\n",
+        "# execution-policies = [\"arn:aws:iam::444444444444:policy/demo-app-prod-resources\"]\n",
+        "\n[deploy.approval]\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    // Until the policies are chosen, the file is refused where the entry starts.
+    let line = text
+        .lines()
+        .position(|l| l == "[[deploy]]")
+        .expect("an entry")
+        + 1;
+    p.cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "xpipeline.toml:{line}:1: missing required key execution-policies in this [[deploy]]"
+        ));
+    p.write(
+        "xpipeline.toml",
+        &text.replace("# execution-policies = ", "execution-policies = "),
+    );
+    let out = p
+        .cmd()
+        .args(["--endpoint-url", "http://127.0.0.1:9", "plan"])
+        .run();
+    assert_ne!(out.code, 2, "the filled-in file loads:\n{}", out.stderr);
+
+    // With a template.yaml, the entries deploy what the buildspec packages.
+    let q = Project::new("demo-app", "main");
+    q.write("template.yaml", "Resources: {}\n");
+    q.cmd()
+        .args(init_args())
+        .args(["--deploy", "Staging=333333333333"])
+        .run()
+        .success();
+    assert!(
+        q.read("xpipeline.toml")
+            .contains("template = \"packaged.yaml\"\n")
+    );
+}

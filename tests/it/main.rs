@@ -11,6 +11,7 @@ mod config;
 mod config_file;
 mod deploy_bootstrap;
 mod deploy_config;
+mod deploy_stages;
 mod ecosystem;
 mod gitops;
 mod init;

@@ -338,7 +338,12 @@ fn an_out_of_band_edit_shows_as_drift_and_the_next_push_restores_it() {
             "stages[Build].actions[Build].configuration.ProjectName: \"hand-edited\" -> \"{}\"",
             s.build_project
         ))
-        .stdout_has("stages[Deploy]: stage removed");
+        // A whole stage is named first, then the field changes.
+        .stdout_has(": 3 changes\n  - stage Deploy\n  stages[");
+    assert_eq!(
+        plan_json(&p, &sandbox)["stagesRemoved"],
+        serde_json::json!([{"name": "Deploy"}])
+    );
     assert_eq!(writes(&sandbox), before, "plan never writes");
 
     push(&p, &sandbox, &[])

@@ -12,11 +12,15 @@ use serde_json::{Map, Value, json};
 use crate::config::{Config, PipelineType as CfgType, Trigger};
 use crate::error::{Error, Result};
 
+pub mod deploy;
+
 pub const SOURCE_STAGE: &str = "Source";
 pub const BUILD_STAGE: &str = "Build";
 pub const SOURCE_ARTIFACT: &str = "SourceArtifact";
 pub const BUILD_ARTIFACT: &str = "BuildArtifact";
 pub const BUILD_NAMESPACE: &str = "BuildVariables";
+/// So that `#{SourceVariables.CommitId}` may be used in `[deploy.parameters]`.
+pub const SOURCE_NAMESPACE: &str = "SourceVariables";
 
 /// The pipeline declared by `cfg`, ready for CreatePipeline or UpdatePipeline.
 pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
@@ -50,20 +54,25 @@ pub fn declare(cfg: &Config) -> Result<PipelineDeclaration> {
 }
 
 /// The declared stages, in order. Each stage is one entry: a new stage kind is a new entry.
+/// The `[[deploy]]` stages follow Build in file order.
 pub fn stages(cfg: &Config) -> Result<Vec<StageDeclaration>> {
-    [
+    let mut stages = vec![
         (SOURCE_STAGE, vec![source_action(cfg)?]),
         (BUILD_STAGE, vec![build_action(cfg)?]),
-    ]
-    .into_iter()
-    .map(|(name, actions)| {
-        StageDeclaration::builder()
-            .name(name)
-            .set_actions(Some(actions))
-            .build()
-            .map_err(built)
-    })
-    .collect()
+    ];
+    for d in &cfg.deploy {
+        stages.push((d.name.as_str(), deploy::actions(d)?));
+    }
+    stages
+        .into_iter()
+        .map(|(name, actions)| {
+            StageDeclaration::builder()
+                .name(name)
+                .set_actions(Some(actions))
+                .build()
+                .map_err(built)
+        })
+        .collect()
 }
 
 /// The Source action: CodeCommit in the source account, through source.role-arn.
@@ -87,6 +96,7 @@ fn source_action(cfg: &Config) -> Result<ActionDeclaration> {
                 .build()
                 .map_err(built)?,
         )
+        .namespace(SOURCE_NAMESPACE)
         .build()
         .map_err(built)
 }
@@ -376,6 +386,7 @@ pub fn summary(cfg: &Config) -> Vec<String> {
         "stage Build     CodeBuild {}{env}",
         cfg.build.project
     ));
+    lines.extend(cfg.deploy.iter().map(deploy::summary));
     let mut tags = vec![format!(
         "{}={}",
         crate::MANAGED_BY_TAG,
@@ -468,7 +479,8 @@ pub(crate) mod tests {
                             "PollForSourceChanges": poll,
                             "RepositoryName": "hello"
                         },
-                        "outputArtifacts": [{"name": "SourceArtifact"}]
+                        "outputArtifacts": [{"name": "SourceArtifact"}],
+                        "namespace": "SourceVariables"
                     }]
                 },
                 {

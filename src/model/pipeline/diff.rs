@@ -1,7 +1,9 @@
 //! The structural diff between the declared and the live pipeline, after normalising what AWS
 //! fills in or hides: default runOrder 1, empty lists and maps, absent pipelineType (V1) and
-//! executionMode (SUPERSEDED), an action region equal to the pipeline's, masked `****` values,
-//! version and metadata. Pure: JSON in (see `declare::to_json`), a list of changes out.
+//! executionMode (SUPERSEDED), an action region equal to the pipeline's, a manual approval's
+//! timeout of AWS's default 7 days, masked `****` values, version and metadata; the JSON
+//! strings of CodeBuild's EnvironmentVariables and CloudFormation's ParameterOverrides are
+//! compared as what they say. Pure: JSON in (see `declare::to_json`), a list of changes out.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +13,9 @@ use serde_json::{Map, Value};
 
 /// AWS shows secret configuration values as this.
 pub const MASK: &str = "****";
+
+/// A manual approval's timeout when none is declared: 7 days (CodePipeline's quotas).
+pub const APPROVAL_DEFAULT_TIMEOUT_MINUTES: i64 = 7 * 24 * 60;
 
 /// One difference: at `path`, the live pipeline has `old` and the declaration says `new`.
 /// `old` is `None` for something added, `new` is `None` for something removed.
@@ -22,6 +27,13 @@ pub struct Change {
 }
 
 impl Change {
+    /// The name of the stage when the change adds or removes a whole stage.
+    pub fn whole_stage(&self) -> Option<&str> {
+        (self.element() == Some("stage"))
+            .then(|| self.path.strip_prefix("stages[")?.strip_suffix(']'))
+            .flatten()
+    }
+
     /// "stage" or "action" when the path names a whole stage or action.
     fn element(&self) -> Option<&'static str> {
         if !self.path.ends_with(']') {
@@ -119,9 +131,23 @@ pub fn normalise(pipeline: &Value, region: &str) -> Value {
                 if action.get("region").and_then(Value::as_str) == Some(region) {
                     action.remove("region");
                 }
+                let approval = action
+                    .get("actionTypeId")
+                    .and_then(|t| t.get("category"))
+                    .and_then(Value::as_str)
+                    == Some("Approval");
+                if approval
+                    && action.get("timeoutInMinutes").and_then(Value::as_i64)
+                        == Some(APPROVAL_DEFAULT_TIMEOUT_MINUTES)
+                {
+                    action.remove("timeoutInMinutes");
+                }
                 if let Some(Value::Object(c)) = action.get_mut("configuration") {
                     if let Some(env) = c.get_mut("EnvironmentVariables") {
                         *env = structured_env(env);
+                    }
+                    if let Some(p) = c.get_mut("ParameterOverrides") {
+                        *p = structured_object(p);
                     }
                 }
             }
@@ -156,6 +182,16 @@ fn structured_env(env: &Value) -> Value {
         vars.insert(name.to_owned(), entry);
     }
     Value::Object(vars)
+}
+
+/// CloudFormation's ParameterOverrides JSON object string as that object, so that spelling
+/// (spaces, key order) is no change and a change names the parameter:
+/// `...ParameterOverrides.Stage: "a" -> "b"`. Text that is not a JSON object stays as it is.
+fn structured_object(text: &Value) -> Value {
+    match text.as_str().map(serde_json::from_str::<Value>) {
+        Some(Ok(v @ Value::Object(_))) => v,
+        _ => text.clone(),
+    }
 }
 
 /// Remove null, empty lists and empty maps, bottom up.

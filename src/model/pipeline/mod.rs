@@ -7,3 +7,4 @@ pub mod declare;
 pub mod declared_by;
 pub mod diff;
 pub mod plan;
+pub mod stages;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::declare;
 use super::declared_by::{DECLARED_BY_TAG, DeclaredBy};
 use super::diff::{self, Change};
+use super::stages::{StageChange, whole_stages};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::text::count;
@@ -39,6 +40,11 @@ pub struct Plan {
     /// The live version, when it exists.
     pub version: Option<i32>,
     pub changes: Vec<Change>,
+    /// The whole stages a write adds, named (with what they deploy where, for a deploy stage);
+    /// each is also one of `changes`.
+    pub stages_added: Vec<StageChange>,
+    /// The whole stages a write removes, named.
+    pub stages_removed: Vec<StageChange>,
     /// What the live pipeline's xpipeline-declared-by tag says declared it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared_by: Option<DeclaredBy>,
@@ -77,16 +83,21 @@ impl Plan {
                 if let Some(d) = &declaring {
                     wanted_tags.insert(DECLARED_BY_TAG.to_owned(), d.clone());
                 }
+                let changes = [
+                    diff::creation(&declared_json, region),
+                    diff::tag_changes(&wanted_tags, &BTreeMap::new()),
+                ]
+                .concat();
+                let (stages_added, stages_removed) =
+                    whole_stages(&changes, &declared_json, &Value::Null);
                 Plan {
                     pipeline: name,
                     exists: false,
                     managed: true,
                     version: None,
-                    changes: [
-                        diff::creation(&declared_json, region),
-                        diff::tag_changes(&wanted_tags, &BTreeMap::new()),
-                    ]
-                    .concat(),
+                    changes,
+                    stages_added,
+                    stages_removed,
                     declared_by: None,
                     declaring,
                     structural: 0,
@@ -99,6 +110,8 @@ impl Plan {
             Some(live) => {
                 let mut changes = diff::diff(&declared_json, &live.declaration, region);
                 let structural = changes.len();
+                let (stages_added, stages_removed) =
+                    whole_stages(&changes, &declared_json, &live.declaration);
                 changes.extend(diff::tag_changes(&wanted_tags, &live.tags));
                 let live_declared_by = live.tags.get(DECLARED_BY_TAG);
                 if let Some(d) = &declaring {
@@ -117,6 +130,8 @@ impl Plan {
                         == Some(MANAGED_BY_VALUE),
                     version: live.version,
                     changes,
+                    stages_added,
+                    stages_removed,
                     declared_by: live_declared_by.map(|v| DeclaredBy::parse(v)),
                     declaring,
                     structural,
@@ -154,8 +169,8 @@ impl fmt::Display for Plan {
             self.pipeline,
             changes(self.changes.len())
         )?;
-        for c in &self.changes {
-            write!(f, "\n  {c}")?;
+        for line in self.lines() {
+            write!(f, "\n  {line}")?;
         }
         if !self.managed {
             write!(
@@ -165,6 +180,22 @@ impl fmt::Display for Plan {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Plan {
+    /// The changes as lines: the stages added (`+ stage Staging (deploy hello-staging to
+    /// 333333333333)`) and removed (`- stage Prod ...`) first, then every other change as
+    /// `path: old -> new`.
+    pub fn lines(&self) -> Vec<String> {
+        let added = self.stages_added.iter().map(|s| format!("+ {s}"));
+        let removed = self.stages_removed.iter().map(|s| format!("- {s}"));
+        let rest = self
+            .changes
+            .iter()
+            .filter(|c| c.whole_stage().is_none())
+            .map(ToString::to_string);
+        added.chain(removed).chain(rest).collect()
     }
 }
 
@@ -216,7 +247,10 @@ pub fn decide(plan: &Plan, opts: Options) -> Result<Step> {
                  xpipeline.toml by {}:{}",
                 plan.pipeline,
                 changes(plan.changes.len()),
-                listed(&plan.changes)
+                plan.lines()
+                    .iter()
+                    .map(|l| format!("\n  {l}"))
+                    .collect::<String>()
             ),
             "pass --adopt to take it over and apply these changes, or choose another \
              pipeline.name in xpipeline.toml",
