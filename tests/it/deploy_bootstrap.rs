@@ -277,3 +277,48 @@ fn push_stops_before_the_git_push_when_a_target_was_never_bootstrapped() {
         .run()
         .success();
 }
+
+/// What bootstrap created is enough: the pipeline's deploy stage, judged by the sandbox as AWS
+/// judges it (the service role assumes the deploy role, which reads the artifact through the
+/// bucket and key policies and passes the execution role, whose managed policy creates the
+/// parameter), deploys into staging.
+#[test]
+fn after_bootstrap_push_deploys_the_stack_into_its_target_account() {
+    let sb = Sandbox::start_with_stage_seconds(0.2);
+    sb.control("POST", "empty-accounts", Some(&json!({})));
+    let p = Project::new("hello", "main");
+    p.cmd()
+        .args(["init", "--pipeline-account", PA, "--source-account", SA])
+        .args(["--region", "eu-west-1"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let mut text = p.read("xpipeline.toml");
+    text.push_str(&format!(
+        "\n[[deploy]]\nname = \"Staging\"\naccount = \"{STAGING}\"\nstack = \"hello-staging\"\ntemplate = \"template.yaml\"\noutputs-file = \"outputs.json\"\nexecution-policies = [\"arn:aws:iam::aws:policy/AmazonSSMFullAccess\"]\n[deploy.parameters]\nCommitId = \"#{{SourceVariables.CommitId}}\"\n"
+    ));
+    p.write("xpipeline.toml", &text);
+    p.write(
+        "template.yaml",
+        "Parameters:\n  CommitId:\n    Type: String\nResources:\n  Commit:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /hello/commit\n      Type: String\n      Value: !Ref CommitId\nOutputs:\n  Commit:\n    Value: !Ref CommitId\n",
+    );
+    p.commit_all("a stack in staging");
+    p.cmd().arg("bootstrap").envs(sb.env()).run().success();
+    let commit = p.commit_all("the key bootstrap created");
+
+    let push = p
+        .cmd()
+        .args(["push", "--output", "json"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let doc: Value = serde_json::from_str(&push.stdout).unwrap();
+    assert_eq!(doc["execution"]["status"], "Succeeded", "{}", push.stderr);
+    let outputs = sb.control("GET", "deploy-outputs?pipeline=hello-pipeline", None);
+    let outputs = outputs.as_array().unwrap();
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert_eq!(outputs[0]["account"], STAGING);
+    assert_eq!(outputs[0]["stack"], "hello-staging");
+    let content: Value = serde_json::from_str(outputs[0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(content["Commit"], commit.as_str());
+}
