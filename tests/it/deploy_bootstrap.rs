@@ -1,8 +1,9 @@
 //! `bootstrap` of the `[[deploy]]` target accounts and `push`'s check of them, against the
 //! sandbox from empty accounts (pipeline, source, staging 333333333333, prod 444444444444; each
 //! non-pipeline account holding only OrganizationAccountAccessRole): the roles land in their
-//! target accounts and nowhere else, a second run writes nothing, and a push to a target never
-//! bootstrapped stops before the git push, naming the command that fixes it.
+//! target accounts and nowhere else, a second run writes nothing, a push to a target never
+//! bootstrapped stops before the git push, naming the command that fixes it, and what bootstrap
+//! created lets the pipeline deploy a stack into staging.
 
 use serde_json::{Value, json};
 
