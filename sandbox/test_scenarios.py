@@ -80,3 +80,21 @@ def test_where_moto_is_not_aws(sandbox):
     admin = sandbox.assume(f"arn:aws:iam::{SA}:role/OrganizationAccountAccessRole")
     meta = sandbox.client("codecommit", admin).create_repository(repositoryName="r")["repositoryMetadata"]
     assert meta["creationDate"].year >= 2024
+
+
+def test_aws_managed_policies_attach_as_on_aws_and_unknown_ones_are_refused(sandbox):
+    sc = sandbox.ctl("empty-accounts", {})
+    admin = sandbox.assume(sc["target_admin_role_arns"][0])
+    iam = sandbox.client("iam", admin)
+    iam.create_role(RoleName="exec", AssumeRolePolicyDocument=trust({"Service": "cloudformation.amazonaws.com"}))
+    iam.attach_role_policy(RoleName="exec", PolicyArn="arn:aws:iam::aws:policy/AmazonSSMFullAccess")
+    iam.attach_role_policy(
+        RoleName="exec", PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    )
+    attached = iam.list_attached_role_policies(RoleName="exec")["AttachedPolicies"]
+    assert sorted(p["PolicyName"] for p in attached) == ["AWSLambdaBasicExecutionRole", "AmazonSSMFullAccess"]
+    for wrong in ["arn:aws:iam::aws:policy/NoSuchPolicy", "arn:aws:iam::aws:policy/AWSLambdaBasicExecutionRole"]:
+        with pytest.raises(ClientError) as e:
+            iam.attach_role_policy(RoleName="exec", PolicyArn=wrong)
+        assert e.value.response["Error"]["Code"] == "NoSuchEntity"
+        assert e.value.response["Error"]["Message"] == f"Policy {wrong} does not exist or is not attachable."

@@ -329,7 +329,7 @@ pub struct PoliciesArgs {}
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    /// Read both accounts and print what would change; write nothing
+    /// Read every account and print what would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Role to assume in the source account [default: arn:<partition>:iam::<source.account>:role/OrganizationAccountAccessRole]
@@ -338,6 +338,12 @@ pub struct BootstrapArgs {
     /// AWS profile with credentials of the source account, instead of assuming its admin role
     #[arg(long, value_name = "NAME")]
     pub source_profile: Option<String>,
+    /// Role to assume in the [[deploy]] accounts: a role ARN (for its account) or a role NAME (in every target without an ARN); repeatable [default: OrganizationAccountAccessRole]
+    #[arg(long, value_name = "ARN|NAME")]
+    pub target_admin_role_arn: Vec<String>,
+    /// AWS profile with credentials of a [[deploy]] account, instead of assuming its admin role; repeatable
+    #[arg(long, value_name = "ACCOUNT=PROFILE")]
+    pub target_profile: Vec<String>,
 }
 
 #[derive(Debug, Args)]

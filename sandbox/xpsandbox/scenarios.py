@@ -88,6 +88,24 @@ def _missing_principal(policy: Any) -> str | None:
     return None
 
 
+_AWS_POLICIES: dict[str, Any] = {}
+
+
+def _aws_managed_policy(backend: Any, arn: str) -> Any:
+    """AWS's managed policy of `arn` in moto's copy of AWS's list, or None."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+
+    if not _AWS_POLICIES:
+        _AWS_POLICIES.update(json.loads(aws_managed_policies_data))
+    name = arn.rsplit("/", 1)[-1]
+    data = _AWS_POLICIES.get(name)
+    if data is None:
+        return None
+    policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+    return policy if policy.arn == arn else None
+
+
 def _install_checks() -> None:
     from moto.core.exceptions import JsonRESTError
     from moto.iam.exceptions import MalformedPolicyDocument
@@ -138,6 +156,20 @@ def _install_checks() -> None:
             raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
         return put_bucket_policy(self, bucket_name, policy)
 
+    # moto leaves out AWS's managed policies (loading all of them into every account is slow):
+    # AttachRolePolicy of one, e.g. arn:aws:iam::aws:policy/AmazonSSMFullAccess, fails with
+    # NoSuchEntity where AWS attaches it. Each is made on first use from moto's copy of AWS's
+    # list; a name not on that list is still refused, as AWS refuses it.
+    attach_role_policy = IAMBackend.attach_role_policy
+
+    def _attach_role_policy(self: Any, policy_arn: str, role_name: str) -> Any:
+        if policy_arn not in self.managed_policies and ":iam::aws:policy/" in policy_arn:
+            managed = _aws_managed_policy(self, policy_arn)
+            if managed is not None:
+                self.managed_policies[policy_arn] = managed
+        return attach_role_policy(self, policy_arn, role_name)
+
+    IAMBackend.attach_role_policy = _attach_role_policy  # type: ignore[method-assign]
     IAMBackend.create_role = _create_role  # type: ignore[method-assign]
     IAMBackend.update_assume_role_policy = _update_trust  # type: ignore[method-assign]
     KmsBackend.create_key = _create_key  # type: ignore[method-assign]

@@ -355,9 +355,14 @@ async fn assume(
 /// The session name of bootstrap's AssumeRole of the source account's admin role.
 pub const BOOTSTRAP_SESSION: &str = "xpipeline-bootstrap";
 
-/// AssumeRole of the source account's admin role (`bootstrap`), in memory: credentials for the
-/// source-account clients, as the SDK's own value type.
-pub async fn assume_admin(client: &Client, role_arn: &str, base: &Identity) -> Result<Credentials> {
+/// AssumeRole of the source account's admin role (`bootstrap`; `target` names a target account
+/// instead), in memory: credentials for that account's clients, as the SDK's own value type.
+pub async fn assume_admin(
+    client: &Client,
+    role_arn: &str,
+    base: &Identity,
+    target: Option<&str>,
+) -> Result<Credentials> {
     let out = client
         .assume_role()
         .role_arn(role_arn)
@@ -367,7 +372,13 @@ pub async fn assume_admin(client: &Client, role_arn: &str, base: &Identity) -> R
         .await
         .map_err(|e| {
             let (code, message) = error_parts(&e);
-            crate::aws::error::admin_role_refused(role_arn, &base.arn, code.as_deref(), &message)
+            crate::aws::error::admin_role_refused(
+                role_arn,
+                &base.arn,
+                target,
+                code.as_deref(),
+                &message,
+            )
         })?;
     let c = out.credentials.ok_or_else(|| {
         Error::op(format!(

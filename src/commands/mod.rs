@@ -11,6 +11,7 @@ mod logs;
 mod plan;
 mod policies;
 mod push;
+mod push_targets;
 mod reconcile;
 mod schema;
 mod status;

@@ -89,6 +89,7 @@ async fn push(
     let (sts_client, server_clock) = sts::client(&sdk);
     let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
     sts::check_account(&identity, cfg)?;
+    super::push_targets::check(&sdk, cfg, ui).await?;
     if let Some(warning) = server_clock.skew_seconds().and_then(sts::clock_warning) {
         ui.warn(warning);
     }

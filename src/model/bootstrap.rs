@@ -12,6 +12,8 @@ use serde::Serialize;
 pub enum Side {
     Pipeline,
     Source,
+    /// A `[[deploy]]` account.
+    Target,
 }
 
 impl fmt::Display for Side {
@@ -19,6 +21,7 @@ impl fmt::Display for Side {
         f.write_str(match self {
             Side::Pipeline => "pipeline",
             Side::Source => "source",
+            Side::Target => "target",
         })
     }
 }
@@ -66,16 +69,24 @@ pub struct Report {
     pub dry_run: bool,
     pub pipeline_account: String,
     pub source_account: String,
+    /// The `[[deploy]]` accounts, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_accounts: Vec<String>,
     pub changes: Vec<Change>,
     pub manual: Vec<Manual>,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let accounts = format!(
+        let mut accounts = format!(
             "pipeline account {}, source account {}",
             self.pipeline_account, self.source_account
         );
+        match self.target_accounts.as_slice() {
+            [] => {}
+            [one] => accounts.push_str(&format!(", target account {one}")),
+            more => accounts.push_str(&format!(", target accounts {}", more.join(", "))),
+        }
         if self.changes.is_empty() {
             write!(f, "nothing to change ({accounts})")?;
         } else {
@@ -140,5 +151,16 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["dryRun"], true);
         assert_eq!(json["changes"][0]["side"], "source");
+        assert!(json.get("targetAccounts").is_none());
+        r.target_accounts = vec!["333333333333".into(), "444444444444".into()];
+        r.changes[0].side = Side::Target;
+        let text = r.to_string();
+        assert!(
+            text.contains(
+                "source account 222222222222, target accounts 333333333333, 444444444444)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(account 222222222222, target)"), "{text}");
     }
 }

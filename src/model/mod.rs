@@ -11,4 +11,5 @@ pub mod execution;
 pub mod pipeline;
 pub mod policies;
 pub mod target;
+pub mod targets;
 pub mod text;

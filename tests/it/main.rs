@@ -10,6 +10,7 @@ mod build_logs;
 mod cli;
 mod config;
 mod config_file;
+mod deploy_bootstrap;
 mod deploy_config;
 mod deploy_stages;
 mod ecosystem;

@@ -61,3 +61,62 @@ fn policies_print_every_document_for_both_accounts() {
     assert!(text.contains("# source account 222222222222: permissions of arn:aws:iam::222222222222:role/demo-app-cross-account (inline policy cargo-xpipeline)"), "{text}");
     assert!(text.contains("\"codecommit:GitPush\""), "{text}");
 }
+
+#[test]
+fn policies_print_the_target_accounts_documents_grouped_by_account() {
+    let p = Project::new("demo-app", "main");
+    let mut text = valid_config("111111111111", "222222222222", "eu-west-1");
+    for (name, account) in [("Staging", "333333333333"), ("Prod", "444444444444")] {
+        text.push_str(&format!(
+            "\n[[deploy]]\nname = \"{name}\"\naccount = \"{account}\"\nstack = \"demo-{}\"\ntemplate = \"packaged.yaml\"\nexecution-policies = [\"arn:aws:iam::aws:policy/AmazonSSMFullAccess\"]\n",
+            name.to_lowercase()
+        ));
+    }
+    p.write("xpipeline.toml", &text);
+    let out = p
+        .cmd()
+        .args(["--output", "json", "policies"])
+        .run()
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["targetAccounts"],
+        serde_json::json!(["333333333333", "444444444444"])
+    );
+    let accounts: Vec<&str> = v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["account"].as_str().unwrap())
+        .collect();
+    // Pipeline, then source, then each target's documents together, in file order.
+    let first_staging = accounts.iter().position(|a| *a == "333333333333").unwrap();
+    let first_prod = accounts.iter().position(|a| *a == "444444444444").unwrap();
+    assert!(
+        accounts[first_staging..first_prod]
+            .iter()
+            .all(|a| *a == "333333333333"),
+        "{accounts:?}"
+    );
+    assert!(
+        accounts[first_prod..].iter().all(|a| *a == "444444444444"),
+        "{accounts:?}"
+    );
+    assert_eq!(
+        accounts.len() - first_prod,
+        5,
+        "deploy trust and policy, execution trust, policy and managed policies"
+    );
+
+    let text = p.cmd().arg("policies").run().success().stdout;
+    for heading in [
+        "# target account 333333333333: trust policy of arn:aws:iam::333333333333:role/demo-app-pipeline-deploy",
+        "# target account 444444444444: managed policies attached to arn:aws:iam::444444444444:role/demo-app-pipeline-cfn-execution",
+    ] {
+        assert!(text.contains(heading), "lacks {heading:?}:\n{text}");
+    }
+    assert!(
+        text.contains("\"Sid\": \"DeployTargetsUseTheKey\""),
+        "{text}"
+    );
+}

@@ -127,3 +127,58 @@ pub async fn put_inline_policy(
         .map_err(|e| failed(&format!("iam:PutRolePolicy {policy} of {arn}"), account, &e))?;
     Ok(())
 }
+
+/// The managed policies attached to the role (ListAttachedRolePolicies, every page); none when
+/// there is no role yet.
+pub async fn attached_policies(c: &Client, arn: &str, account: &str) -> Result<Vec<String>> {
+    let (name, _) = role_name_and_path(arn);
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = c
+            .list_attached_role_policies()
+            .role_name(&name)
+            .set_marker(marker.take())
+            .send()
+            .await;
+        let page = match page {
+            Ok(p) => p,
+            Err(e) if code_of(&e).as_deref() == Some("NoSuchEntity") => return Ok(out),
+            Err(e) => {
+                return Err(failed(
+                    &format!("iam:ListAttachedRolePolicies of {arn}"),
+                    account,
+                    &e,
+                ));
+            }
+        };
+        out.extend(
+            page.attached_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.policy_arn),
+        );
+        match page.marker.filter(|_| page.is_truncated) {
+            Some(m) => marker = Some(m),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// AttachRolePolicy of the managed policy `policy`.
+pub async fn attach_policy(c: &Client, arn: &str, account: &str, policy: &str) -> Result<()> {
+    let (name, _) = role_name_and_path(arn);
+    c.attach_role_policy()
+        .role_name(&name)
+        .policy_arn(policy)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                &format!("iam:AttachRolePolicy {policy} to {arn}"),
+                account,
+                &e,
+            )
+        })?;
+    Ok(())
+}

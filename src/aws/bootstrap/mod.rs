@@ -10,6 +10,7 @@ pub mod events;
 pub mod iam;
 pub mod kms;
 pub mod s3;
+pub mod ssm;
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
@@ -44,6 +45,8 @@ pub struct PipelineClients {
     pub s3: aws_sdk_s3::Client,
     pub codebuild: aws_sdk_codebuild::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// The mirrors of the target accounts' bootstrap markers.
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl PipelineClients {
@@ -59,6 +62,24 @@ impl PipelineClients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             codebuild: aws_sdk_codebuild::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
+        }
+    }
+}
+
+/// The clients of one `[[deploy]]` target account.
+pub struct TargetClients {
+    pub account: String,
+    pub iam: aws_sdk_iam::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl TargetClients {
+    pub fn new(account: &str, sdk: &SdkConfig) -> Self {
+        TargetClients {
+            account: account.to_owned(),
+            iam: aws_sdk_iam::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
         }
     }
 }

@@ -15,7 +15,7 @@ pub fn bootstrap_call(what: &str, account: &str, code: Option<&str>, message: &s
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => Error::op_hint(
             text,
             format!(
-                "bootstrap creates roles, keys, buckets, build projects and repositories: it needs administrator rights in account {account} (in the source account, through --source-admin-role-arn or --source-profile)"
+                "bootstrap creates roles, keys, buckets, build projects and repositories: it needs administrator rights in account {account} (in the source account, through --source-admin-role-arn or --source-profile; in a target account, through --target-admin-role-arn or --target-profile)"
             ),
         ),
         Some(
@@ -43,13 +43,30 @@ pub fn bootstrap_call(what: &str, account: &str, code: Option<&str>, message: &s
     }
 }
 
-/// The admin role of the source account could not be assumed.
-pub fn admin_role_refused(role: &str, base_arn: &str, code: Option<&str>, message: &str) -> Error {
+/// The admin role of the source account (`target` None) or of a target account could not be
+/// assumed.
+pub fn admin_role_refused(
+    role: &str,
+    base_arn: &str,
+    target: Option<&str>,
+    code: Option<&str>,
+    message: &str,
+) -> Error {
     let said = code.map_or(message.to_owned(), |c| format!("{c}: {message}"));
-    Error::op_hint(
-        format!("cannot assume the source account's admin role {role} as {base_arn}: {said}"),
-        "bootstrap reaches the source account through an administrator role: pass --source-admin-role-arn ARN (default: OrganizationAccountAccessRole, which AWS Organizations creates in member accounts), or --source-profile NAME with credentials of that account",
-    )
+    match target {
+        None => Error::op_hint(
+            format!("cannot assume the source account's admin role {role} as {base_arn}: {said}"),
+            "bootstrap reaches the source account through an administrator role: pass --source-admin-role-arn ARN (default: OrganizationAccountAccessRole, which AWS Organizations creates in member accounts), or --source-profile NAME with credentials of that account",
+        ),
+        Some(account) => Error::op_hint(
+            format!(
+                "cannot assume the admin role {role} of target account {account} as {base_arn}: {said}"
+            ),
+            format!(
+                "bootstrap reaches each [[deploy]] account through an administrator role: pass --target-admin-role-arn ARN (a role of account {account}, or a role NAME for every target; default: OrganizationAccountAccessRole), or --target-profile {account}=PROFILE with credentials of that account"
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -78,10 +95,21 @@ mod tests {
         )
         .parts();
         assert!(h.contains("artifacts.bucket"), "{h}");
-        let (m, h) = admin_role_refused("arn:r", "arn:me", Some("AccessDenied"), "no").parts();
+        let (m, h) =
+            admin_role_refused("arn:r", "arn:me", None, Some("AccessDenied"), "no").parts();
         assert!(
             m.contains("arn:r") && h.contains("--source-profile"),
             "{m} {h}"
         );
+        let (m, h) = admin_role_refused(
+            "arn:r",
+            "arn:me",
+            Some("333333333333"),
+            Some("AccessDenied"),
+            "no",
+        )
+        .parts();
+        assert!(m.contains("of target account 333333333333"), "{m}");
+        assert!(h.contains("--target-profile 333333333333=PROFILE"), "{h}");
     }
 }

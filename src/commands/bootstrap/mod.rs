@@ -12,6 +12,7 @@ use crate::config::{Config, Trigger};
 use crate::error::{Error, Result};
 use crate::model::arn::{parse_arn, partition_of};
 use crate::model::bootstrap::Report;
+use crate::model::policies::deploy::targets;
 use crate::settings::Settings;
 use crate::ui::Ui;
 
@@ -20,12 +21,13 @@ pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";
 
 pub fn run(args: &BootstrapArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     let reach = reach(args, cfg)?;
+    let targets = target_reach(args, cfg)?;
     if cfg.pipeline.trigger == Trigger::Poll {
         ui.warn(
             "pipeline.trigger = \"poll\": AWS stops polling a pipeline that has not run for 30 days (`status` shows when); \"events\" is the reliable trigger across accounts",
         );
     }
-    let report = aws::block_on(bootstrap(args.dry_run, reach, settings, cfg, ui))??;
+    let report = aws::block_on(bootstrap(args.dry_run, reach, targets, settings, cfg, ui))??;
     ui.result(&report)
 }
 
@@ -63,9 +65,134 @@ fn reach(args: &BootstrapArgs, cfg: &Config) -> Result<Reach> {
     }
 }
 
+/// How bootstrap reaches each `[[deploy]]` account that is neither the pipeline nor the source
+/// account, from the flags, checked before any call: `--target-profile ACCOUNT=PROFILE`, else
+/// an ARN of `--target-admin-role-arn` in that account, else its role NAME, else
+/// OrganizationAccountAccessRole.
+fn target_reach(args: &BootstrapArgs, cfg: &Config) -> Result<Vec<(String, Reach)>> {
+    let part = partition_of(&cfg.pipeline.region);
+    let accounts: Vec<String> = targets(cfg)
+        .into_iter()
+        .map(|t| t.account)
+        .filter(|a| *a != cfg.pipeline.account && *a != cfg.source.account)
+        .collect();
+    let listed = if accounts.is_empty() {
+        "none: xpipeline.toml has no [[deploy]] entry in another account".to_owned()
+    } else {
+        accounts.join(", ")
+    };
+    let mut profiles = Vec::new();
+    for p in &args.target_profile {
+        match p.split_once('=') {
+            Some((a, name)) if accounts.iter().any(|t| t == a) && !name.is_empty() => {
+                profiles.push((a.to_owned(), name.to_owned()))
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "--target-profile takes ACCOUNT=PROFILE for a target account of xpipeline.toml ({listed}), found {p:?}"
+                )));
+            }
+        }
+    }
+    let (mut arns, mut name) = (Vec::new(), None);
+    for r in &args.target_admin_role_arn {
+        if !r.starts_with("arn:") {
+            if name.replace(r.clone()).is_some() || r.contains('/') || r.is_empty() {
+                return Err(Error::usage(format!(
+                    "--target-admin-role-arn takes one role NAME for every target, or role ARNs (one per target account); found {r:?}"
+                )));
+            }
+            continue;
+        }
+        match parse_arn(r) {
+            Some(a)
+                if a.service == "iam"
+                    && a.resource.starts_with("role/")
+                    && accounts.iter().any(|t| t == a.account) =>
+            {
+                if profiles.iter().any(|(p, _)| p == a.account) {
+                    return Err(Error::usage(format!(
+                        "account {} is given both --target-profile and --target-admin-role-arn: choose one",
+                        a.account
+                    )));
+                }
+                arns.push((a.account.to_owned(), r.clone()));
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "--target-admin-role-arn must be a role NAME or the ARN of a role in a target account ({listed}: arn:{part}:iam::ACCOUNT:role/NAME), found {r:?}"
+                )));
+            }
+        }
+    }
+    let role = name.unwrap_or_else(|| ORGANIZATION_ROLE.to_owned());
+    Ok(accounts
+        .into_iter()
+        .map(|a| {
+            let reach = if let Some((_, p)) = profiles.iter().find(|(t, _)| *t == a) {
+                Reach::Profile(p.clone())
+            } else if let Some((_, arn)) = arns.iter().find(|(t, _)| *t == a) {
+                Reach::AdminRole(arn.clone())
+            } else {
+                Reach::AdminRole(format!("arn:{part}:iam::{a}:role/{role}"))
+            };
+            (a, reach)
+        })
+        .collect())
+}
+
+/// The SDK configuration of `account` (the source account, or the target account `target`)
+/// reached as `reach`: its admin role assumed from the base identity, or a profile whose
+/// credentials must be that account's. The one place bootstrap reaches another account.
+async fn reach_account(
+    base: (&aws::Sdk, &aws_sdk_sts::Client, &sts::Identity),
+    settings: &Settings,
+    ui: &Ui,
+    (account, target): (&str, bool),
+    reach: &Reach,
+) -> Result<aws_config::SdkConfig> {
+    let (sdk, sts_client, identity) = base;
+    let which = if target { "target" } else { "source" };
+    match reach {
+        Reach::AdminRole(role) => {
+            ui.status(format_args!(
+                "assuming {role} in the {which} account {account}"
+            ));
+            let credentials =
+                sts::assume_admin(sts_client, role, identity, target.then_some(account)).await?;
+            Ok(ops::with_credentials(sdk, &credentials))
+        }
+        Reach::Profile(profile) => {
+            let mut s = settings.clone();
+            s.profile = Some(profile.clone());
+            let other = aws::sdk_config(&s, ui.aws_calls()).await;
+            let (c, _) = sts::client(&other);
+            let who = sts::caller_identity(&c, Some(profile)).await?;
+            if who.account != account {
+                let flag = if target {
+                    format!("--target-profile {account}={profile}")
+                } else {
+                    format!("--source-profile {profile}")
+                };
+                let key = if target {
+                    "the target account"
+                } else {
+                    "source.account"
+                };
+                return Err(Error::usage(format!(
+                    "{flag} has credentials of account {} ({}), but {key} is {account}",
+                    who.account, who.arn
+                )));
+            }
+            Ok(other.config)
+        }
+    }
+}
+
 async fn bootstrap(
     dry_run: bool,
     reach: Reach,
+    targets: Vec<(String, Reach)>,
     settings: &Settings,
     cfg: &Config,
     ui: &Ui,
@@ -78,34 +205,28 @@ async fn bootstrap(
         "pipeline account {} as {}",
         identity.account, identity.arn
     ));
-
-    let source_sdk = match &reach {
-        Reach::AdminRole(role) => {
-            ui.status(format_args!(
-                "assuming {role} in the source account {}",
-                cfg.source.account
-            ));
-            let credentials = sts::assume_admin(&sts_client, role, &identity).await?;
-            ops::with_credentials(&sdk, &credentials)
-        }
-        Reach::Profile(profile) => {
-            let mut s = settings.clone();
-            s.profile = Some(profile.clone());
-            let source_sdk = aws::sdk_config(&s, ui.aws_calls()).await;
-            let (c, _) = sts::client(&source_sdk);
-            let who = sts::caller_identity(&c, Some(profile)).await?;
-            if who.account != cfg.source.account {
-                return Err(Error::usage(format!(
-                    "--source-profile {profile} has credentials of account {} ({}), but source.account is {}",
-                    who.account, who.arn, cfg.source.account
-                )));
-            }
-            source_sdk.config
-        }
-    };
+    let base = (&sdk, &sts_client, &identity);
+    let source_sdk =
+        reach_account(base, settings, ui, (&cfg.source.account, false), &reach).await?;
     let pipeline = ops::PipelineClients::new(&sdk, settings.endpoint_url.is_some());
     let source = ops::SourceClients::new(&source_sdk);
-    let mut run = steps::Run::new(dry_run, cfg.clone(), ui, pipeline, source);
+    // Every target account's clients: the pipeline's or the source's own when it is one of them.
+    let mut target_clients = Vec::new();
+    for t in crate::model::policies::deploy::targets(cfg) {
+        let config = if t.account == cfg.pipeline.account {
+            sdk.config.clone()
+        } else if t.account == cfg.source.account {
+            source_sdk.clone()
+        } else {
+            let (_, r) = targets
+                .iter()
+                .find(|(a, _)| *a == t.account)
+                .expect("target_reach covers every other target account");
+            reach_account(base, settings, ui, (&t.account, true), r).await?
+        };
+        target_clients.push(ops::TargetClients::new(&t.account, &config));
+    }
+    let mut run = steps::Run::new(dry_run, cfg.clone(), ui, pipeline, source, target_clients);
     run.all().await?;
     Ok(run.report)
 }
@@ -128,6 +249,8 @@ mod tests {
             dry_run: false,
             source_admin_role_arn: role.map(str::to_owned),
             source_profile: profile.map(str::to_owned),
+            target_admin_role_arn: vec![],
+            target_profile: vec![],
         }
     }
 
@@ -155,6 +278,99 @@ mod tests {
         assert!(
             text.starts_with("--source-admin-role-arn must be the ARN of a role in the source account 222222222222"),
             "{text}"
+        );
+    }
+
+    fn with_targets() -> Config {
+        let mut c = cfg();
+        let e = crate::model::policies::deploy::tests::entry;
+        c.deploy = vec![
+            e(&c, "Staging", "333333333333", "s"),
+            e(&c, "Prod", "444444444444", "p"),
+            e(&c, "Tools", "111111111111", "t"),
+        ];
+        c
+    }
+
+    fn target_args(roles: &[&str], profiles: &[&str]) -> BootstrapArgs {
+        let mut a = args(None, None);
+        a.target_admin_role_arn = roles.iter().map(|s| s.to_string()).collect();
+        a.target_profile = profiles.iter().map(|s| s.to_string()).collect();
+        a
+    }
+
+    #[test]
+    fn each_other_target_is_reached_by_profile_then_arn_then_name_then_the_organization_role() {
+        let c = with_targets();
+        let role = |a: &str, n: &str| Reach::AdminRole(format!("arn:aws:iam::{a}:role/{n}"));
+        // The pipeline account is not reached again.
+        assert_eq!(
+            target_reach(&target_args(&[], &[]), &c).unwrap(),
+            vec![
+                (
+                    "333333333333".into(),
+                    role("333333333333", ORGANIZATION_ROLE)
+                ),
+                (
+                    "444444444444".into(),
+                    role("444444444444", ORGANIZATION_ROLE)
+                ),
+            ]
+        );
+        assert_eq!(
+            target_reach(
+                &target_args(&["Admin", "arn:aws:iam::444444444444:role/Deployer"], &[]),
+                &c
+            )
+            .unwrap(),
+            vec![
+                ("333333333333".into(), role("333333333333", "Admin")),
+                ("444444444444".into(), role("444444444444", "Deployer")),
+            ]
+        );
+        assert_eq!(
+            target_reach(&target_args(&[], &["444444444444=prod"]), &c).unwrap()[1],
+            ("444444444444".into(), Reach::Profile("prod".into()))
+        );
+    }
+
+    #[test]
+    fn target_flags_outside_the_targets_are_refused_naming_them() {
+        let c = with_targets();
+        for (roles, profiles, says) in [
+            (
+                &["arn:aws:iam::555555555555:role/Admin"][..],
+                &[][..],
+                "--target-admin-role-arn must be a role NAME or the ARN of a role in a target account (333333333333, 444444444444",
+            ),
+            (
+                &[],
+                &["555555555555=x"],
+                "--target-profile takes ACCOUNT=PROFILE for a target account of xpipeline.toml (333333333333, 444444444444)",
+            ),
+            (&[], &["prod"], "--target-profile takes ACCOUNT=PROFILE"),
+            (
+                &["A", "B"],
+                &[],
+                "--target-admin-role-arn takes one role NAME for every target",
+            ),
+            (
+                &["arn:aws:iam::333333333333:role/A"],
+                &["333333333333=p"],
+                "account 333333333333 is given both --target-profile and --target-admin-role-arn",
+            ),
+        ] {
+            let e = target_reach(&target_args(roles, profiles), &c).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().starts_with(says), "{e}");
+        }
+        let mut none = cfg();
+        none.deploy.clear();
+        let e = target_reach(&target_args(&[], &["333333333333=p"]), &none).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("(none: xpipeline.toml has no [[deploy]] entry in another account)"),
+            "{e}"
         );
     }
 }

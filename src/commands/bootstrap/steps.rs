@@ -6,6 +6,7 @@
 //! comes last (steps/events.rs).
 
 mod events;
+mod targets;
 
 use serde_json::Value;
 
@@ -26,6 +27,10 @@ pub struct Run<'u> {
     ui: &'u Ui,
     pipeline: ops::PipelineClients,
     source: ops::SourceClients,
+    /// One per `[[deploy]]` account, in file order.
+    targets: Vec<ops::TargetClients>,
+    /// The roles of the target accounts (steps/targets.rs manages them, not the steps here).
+    target_roles: Vec<String>,
     /// The role the build project runs as.
     build_role: String,
     /// The project exists already (bootstrap leaves it as it is).
@@ -40,14 +45,22 @@ impl<'u> Run<'u> {
         ui: &'u Ui,
         pipeline: ops::PipelineClients,
         source: ops::SourceClients,
+        targets: Vec<ops::TargetClients>,
     ) -> Self {
         let report = Report {
             dry_run,
             pipeline_account: cfg.pipeline.account.clone(),
             source_account: cfg.source.account.clone(),
+            target_accounts: targets.iter().map(|t| t.account.clone()).collect(),
             ..Report::default()
         };
+        let target_roles = policies::deploy::targets(&cfg)
+            .iter()
+            .flat_map(|t| t.role_arns())
+            .collect();
         Run {
+            targets,
+            target_roles,
             dry_run,
             build_role: policies::build_role_arn(&cfg),
             cfg,
@@ -70,19 +83,27 @@ impl<'u> Run<'u> {
             }
         }
         let docs = self.documents();
-        // 1. The roles and their trust: nothing else can name them before they exist.
-        for d in docs
+        let ours = |d: &&Document, kind: Kind| d.kind == kind && !is_target(&self.target_roles, d);
+        let trusts: Vec<Document> = docs
             .documents
             .iter()
-            .filter(|d| d.kind == Kind::TrustPolicy)
-        {
+            .filter(|d| ours(d, Kind::TrustPolicy))
+            .cloned()
+            .collect();
+        // 1. The roles and their trust: nothing else can name them before they exist.
+        for d in &trusts {
             self.role(d).await?;
         }
         // 2. The key (its policy names the source role); a new key's ARN goes into the file.
         self.key().await?;
         let docs = self.documents();
         // 3. The roles' own policies (they name the key).
-        for d in docs.documents.iter().filter(|d| d.kind == Kind::RolePolicy) {
+        let roles = self.target_roles.clone();
+        for d in docs
+            .documents
+            .iter()
+            .filter(|d| d.kind == Kind::RolePolicy && !is_target(&roles, d))
+        {
             self.role_policy(d).await?;
         }
         // 4. The bucket, 5. the build project, 6. the repository.
@@ -93,6 +114,8 @@ impl<'u> Run<'u> {
         if self.cfg.pipeline.trigger == Trigger::Events {
             self.events().await?;
         }
+        // 8. The [[deploy]] accounts: their roles, then their markers (steps/targets.rs).
+        self.targets(&docs).await?;
         Ok(())
     }
 
@@ -103,8 +126,10 @@ impl<'u> Run<'u> {
     fn side(&self, account: &str) -> Side {
         if account == self.cfg.source.account {
             Side::Source
-        } else {
+        } else if account == self.cfg.pipeline.account {
             Side::Pipeline
+        } else {
+            Side::Target
         }
     }
 
@@ -142,6 +167,12 @@ impl<'u> Run<'u> {
     fn iam(&self, account: &str) -> &aws_sdk_iam::Client {
         if account == self.cfg.source.account {
             &self.source.iam
+        } else if let Some(t) = self
+            .targets
+            .iter()
+            .find(|t| t.account == account && account != self.cfg.pipeline.account)
+        {
+            &t.iam
         } else {
             &self.pipeline.iam
         }
@@ -466,6 +497,13 @@ impl<'u> Run<'u> {
         );
         Ok(())
     }
+}
+
+/// A document of a target account's role (steps/targets.rs applies it).
+fn is_target(target_roles: &[String], d: &Document) -> bool {
+    d.resource
+        .as_ref()
+        .is_some_and(|r| target_roles.contains(r))
 }
 
 /// Our document merged into the live policy of `resource`; an unreadable live policy stops.

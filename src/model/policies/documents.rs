@@ -394,9 +394,31 @@ pub fn render(cfg: &Config, build_role: &str) -> Policies {
         docs.splice(at..at, pipeline_side);
         docs.extend(source_side);
     }
+    if let Some(side) = super::deploy::pipeline_side(cfg) {
+        for d in docs.iter_mut().filter(|d| d.account == *pa) {
+            let statement = match (d.kind, d.resource.as_deref()) {
+                (Kind::KeyPolicy, _) => &side.key,
+                (Kind::BucketPolicy, _) => &side.bucket,
+                (Kind::RolePolicy, Some(r)) if r == service_role => &side.service_role,
+                (Kind::RolePolicy, Some(r)) if r == build_role => &side.build_role,
+                (Kind::IdentityPolicy, _) => &side.developer,
+                _ => continue,
+            };
+            if let Some(list) = d.document["Statement"].as_array_mut() {
+                list.push(statement.clone());
+            }
+        }
+        docs.extend(super::deploy::target_documents(cfg, &key));
+    }
     Policies {
         pipeline_account: pa.clone(),
         source_account: sa.clone(),
+        target_accounts: cfg.deploy.iter().fold(Vec::new(), |mut v, d| {
+            if !v.contains(&d.account) {
+                v.push(d.account.clone());
+            }
+            v
+        }),
         documents: docs,
     }
 }

@@ -5,7 +5,9 @@
 //! documents.rs  every document, statement by statement (each statement named by its Sid)
 //! merge.rs      our statements merged into a live policy by Sid, the others kept as they are
 //! events.rs     the EventBridge wiring of trigger = "events": rules, their roles, the bus policy
+//! deploy.rs     the `[[deploy]]` target accounts' roles and the pipeline account's grants to them
 
+pub mod deploy;
 mod documents;
 pub mod events;
 mod merge;
@@ -41,6 +43,9 @@ pub enum Kind {
     EventBusPolicy,
     /// An EventBridge rule and its target (not a policy: what PutRule and PutTargets take).
     EventRule,
+    /// The managed policies attached to a role (`{"PolicyArns": [...]}`): bootstrap attaches
+    /// the missing ones and detaches none.
+    ManagedPolicies,
 }
 
 /// One policy document and where it goes.
@@ -76,6 +81,9 @@ impl Document {
 pub struct Policies {
     pub pipeline_account: String,
     pub source_account: String,
+    /// The `[[deploy]]` accounts, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_accounts: Vec<String>,
     pub documents: Vec<Document>,
 }
 
@@ -97,8 +105,10 @@ impl fmt::Display for Policies {
             }
             let side = if d.account == self.pipeline_account {
                 "pipeline"
-            } else {
+            } else if d.account == self.source_account {
                 "source"
+            } else {
+                "target"
             };
             writeln!(f, "# {side} account {}: {}", d.account, d.attach_to)?;
             writeln!(f, "# {}", d.purpose)?;
