@@ -300,11 +300,11 @@ pub struct ApproveArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Target accounts")]
 pub struct TargetArgs {
-    /// Reach target account ACCOUNT with this AWS profile (repeatable)
+    /// AWS profile with credentials of [[deploy]] account ACCOUNT, instead of assuming its admin role; repeatable
     #[arg(long, value_name = "ACCOUNT=PROFILE")]
     pub target_profile: Vec<String>,
-    /// Role to assume in a target account, one per account (repeatable) [default: arn:<partition>:iam::<account>:role/OrganizationAccountAccessRole]
-    #[arg(long, value_name = "ARN")]
+    /// Role to assume in the [[deploy]] accounts: a role ARN (for its account) or a role NAME (in every target without an ARN); repeatable [default: OrganizationAccountAccessRole]
+    #[arg(long, value_name = "ARN|NAME")]
     pub target_admin_role_arn: Vec<String>,
 }
 
@@ -338,12 +338,8 @@ pub struct BootstrapArgs {
     /// AWS profile with credentials of the source account, instead of assuming its admin role
     #[arg(long, value_name = "NAME")]
     pub source_profile: Option<String>,
-    /// Role to assume in the [[deploy]] accounts: a role ARN (for its account) or a role NAME (in every target without an ARN); repeatable [default: OrganizationAccountAccessRole]
-    #[arg(long, value_name = "ARN|NAME")]
-    pub target_admin_role_arn: Vec<String>,
-    /// AWS profile with credentials of a [[deploy]] account, instead of assuming its admin role; repeatable
-    #[arg(long, value_name = "ACCOUNT=PROFILE")]
-    pub target_profile: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -360,7 +360,7 @@ pub const BOOTSTRAP_SESSION: &str = "xpipeline-bootstrap";
 pub async fn assume_admin(
     client: &Client,
     role_arn: &str,
-    base: &Identity,
+    base_arn: Option<&str>,
     target: Option<&str>,
 ) -> Result<Credentials> {
     let out = client
@@ -374,7 +374,7 @@ pub async fn assume_admin(
             let (code, message) = error_parts(&e);
             crate::aws::error::admin_role_refused(
                 role_arn,
-                &base.arn,
+                base_arn,
                 target,
                 code.as_deref(),
                 &message,

@@ -4,73 +4,64 @@
 //! `approve` (the change set it approves), the watch (the failing stack event) and bootstrap
 //! (the target roles). Credentials stay in memory.
 
-use std::time::SystemTime;
-
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-use crate::aws::error::error_parts;
 use crate::aws::{Sdk, sdk_config, sts};
 use crate::error::{Error, Result};
 use crate::model::target::Reach;
 use crate::settings::Settings;
 
-/// The session name of the AssumeRole of a target account's admin role.
-pub const TARGET_SESSION: &str = "xpipeline-target";
+/// Which account `session` reaches, for what its errors say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The source account (bootstrap's `--source-profile`, `--source-admin-role-arn`).
+    Source,
+    /// A `[[deploy]]` account (`--target-profile`, `--target-admin-role-arn`).
+    Target,
+}
 
 /// The SDK configuration of `account`, reached as `reach` says; `sdk` is the pipeline
-/// account's (its region, endpoint, retries and call log are kept). The error says in one
-/// line why the account could not be reached.
-pub async fn session(sdk: &Sdk, settings: &Settings, reach: &Reach, account: &str) -> Result<Sdk> {
+/// account's (its region, endpoint, retries and call log are kept). `base_arn`, when known,
+/// is named in a refusal. The error says in one line why the account could not be reached
+/// and which flag reaches it otherwise. The one place the tool reaches another account.
+pub async fn session(
+    sdk: &Sdk,
+    settings: &Settings,
+    reach: &Reach,
+    account: &str,
+    side: Side,
+    base_arn: Option<&str>,
+) -> Result<Sdk> {
     match reach {
         Reach::Profile(profile) => {
             let mut s = settings.clone();
             s.profile = Some(profile.clone());
-            let target =
-                sdk_config(&s, std::sync::Arc::new(|_: &crate::aws::calls::Call| {})).await;
-            let target = Sdk {
-                config: target.config,
+            let other = sdk_config(&s, std::sync::Arc::new(|_: &crate::aws::calls::Call| {})).await;
+            let other = Sdk {
+                config: other.config,
                 calls: sdk.calls.clone(),
             };
-            let (client, _) = sts::client(&target);
+            let (client, _) = sts::client(&other);
             let who = sts::caller_identity(&client, Some(profile)).await?;
             if who.account != account {
+                let (flag, key) = match side {
+                    Side::Target => (
+                        format!("--target-profile {account}={profile}"),
+                        "the target account",
+                    ),
+                    Side::Source => (format!("--source-profile {profile}"), "source.account"),
+                };
                 return Err(Error::usage(format!(
-                    "--target-profile {account}={profile} has credentials of account {} ({}), not of {account}",
+                    "{flag} has credentials of account {} ({}), but {key} is {account}",
                     who.account, who.arn
                 )));
             }
-            Ok(target)
+            Ok(other)
         }
         Reach::AdminRole(role) => {
             let (client, _) = sts::client(sdk);
-            let out = client
-                .assume_role()
-                .role_arn(role)
-                .role_session_name(TARGET_SESSION)
-                .duration_seconds(sts::DEFAULT_DURATION)
-                .send()
-                .await
-                .map_err(|e| {
-                    let (code, message) = error_parts(&e);
-                    let said = code.map_or(message.clone(), |c| format!("{c}: {message}"));
-                    Error::op_hint(
-                        format!("cannot assume {role} in account {account}: {said}"),
-                        format!(
-                            "pass --target-profile {account}=PROFILE with credentials of that account, or --target-admin-role-arn with a role you may assume there"
-                        ),
-                    )
-                })?;
-            let c = out.credentials.ok_or_else(|| {
-                Error::op(format!("sts:AssumeRole of {role} returned no credentials"))
-            })?;
-            let credentials = Credentials::new(
-                c.access_key_id,
-                c.secret_access_key,
-                Some(c.session_token),
-                SystemTime::try_from(c.expiration).ok(),
-                TARGET_SESSION,
-            );
+            let target = (side == Side::Target).then_some(account);
+            let credentials = sts::assume_admin(&client, role, base_arn, target).await?;
             Ok(Sdk {
                 config: sdk
                     .config

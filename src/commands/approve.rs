@@ -130,7 +130,15 @@ async fn read_change_set(
         true => sdk.clone(),
         false => {
             let reach = access.reach(partition_of(&r.region), &r.account);
-            target::session(sdk, settings, &reach, &r.account).await?
+            target::session(
+                sdk,
+                settings,
+                &reach,
+                &r.account,
+                target::Side::Target,
+                None,
+            )
+            .await?
         }
     };
     let cf = aws::client!(aws_sdk_cloudformation, &target);

@@ -153,7 +153,16 @@ impl Deploys {
             self.sdk.clone()
         } else {
             let reach = self.access.reach(partition_of(region), account);
-            match target::session(&self.sdk, &self.settings, &reach, account).await {
+            match target::session(
+                &self.sdk,
+                &self.settings,
+                &reach,
+                account,
+                target::Side::Target,
+                None,
+            )
+            .await
+            {
                 Ok(sdk) => sdk,
                 Err(_) => return Vec::new(),
             }

@@ -22,6 +22,9 @@ pub enum Reach {
 pub struct Access {
     profiles: BTreeMap<String, String>,
     roles: BTreeMap<String, String>,
+    /// `--target-admin-role-arn NAME`: the role of that name in every account not given
+    /// otherwise (default OrganizationAccountAccessRole).
+    role_name: Option<String>,
 }
 
 impl Access {
@@ -50,6 +53,18 @@ impl Access {
             }
         }
         for r in roles {
+            if !r.starts_with("arn:") {
+                let valid = !r.is_empty()
+                    && r.len() <= 64
+                    && r.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+                if !valid || access.role_name.replace(r.clone()).is_some() {
+                    return Err(format!(
+                        "--target-admin-role-arn takes one role NAME for every target account, or role ARNs (one per account: arn:aws:iam::ACCOUNT:role/NAME); found {r:?}"
+                    ));
+                }
+                continue;
+            }
             let account = parse_arn(r)
                 .filter(|a| a.service == "iam" && a.resource.starts_with("role/"))
                 .map(|a| a.account)
@@ -78,11 +93,19 @@ impl Access {
         if let Some(p) = self.profiles.get(account) {
             return Reach::Profile(p.clone());
         }
-        Reach::AdminRole(
-            self.roles.get(account).cloned().unwrap_or_else(|| {
-                format!("arn:{partition}:iam::{account}:role/{ORGANIZATION_ROLE}")
-            }),
-        )
+        Reach::AdminRole(self.roles.get(account).cloned().unwrap_or_else(|| {
+            let name = self.role_name.as_deref().unwrap_or(ORGANIZATION_ROLE);
+            format!("arn:{partition}:iam::{account}:role/{name}")
+        }))
+    }
+
+    /// The accounts the flags name (by profile or role ARN), for a command to check they are
+    /// its targets.
+    pub fn named_accounts(&self) -> impl Iterator<Item = &str> {
+        self.profiles
+            .keys()
+            .chain(self.roles.keys())
+            .map(String::as_str)
     }
 
     /// The profile given for `account`, if any (named in commands the user runs there).
@@ -97,6 +120,31 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_role_name_applies_to_every_account_not_given_otherwise() {
+        let a = Access::from_flags(
+            &[],
+            &s(&["Deployer", "arn:aws:iam::333333333333:role/Admin"]),
+        )
+        .unwrap();
+        assert_eq!(
+            a.reach("aws", "444444444444"),
+            Reach::AdminRole("arn:aws:iam::444444444444:role/Deployer".into())
+        );
+        assert_eq!(
+            a.reach("aws", "333333333333"),
+            Reach::AdminRole("arn:aws:iam::333333333333:role/Admin".into())
+        );
+        assert_eq!(a.named_accounts().collect::<Vec<_>>(), ["333333333333"]);
+        for bad in [&["A", "B"][..], &["role/x"][..], &[""][..]] {
+            let err = Access::from_flags(&[], &s(bad)).unwrap_err();
+            assert!(
+                err.contains("one role NAME for every target account"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

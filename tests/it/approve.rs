@@ -250,7 +250,7 @@ fn a_rejection_ends_the_execution_failed_and_the_watch_exits_3() {
         ],
     )
     .success()
-    .stderr_has("cannot read change set xpipeline-xpipeline-demo-prod of stack xpipeline-demo-prod in account 444444444444: cannot assume arn:aws:iam::444444444444:role/NoSuchRole")
+    .stderr_has("cannot read change set xpipeline-xpipeline-demo-prod of stack xpipeline-demo-prod in account 444444444444: cannot assume the admin role arn:aws:iam::444444444444:role/NoSuchRole of target account 444444444444: AccessDenied")
     .stderr_has("answering without it");
     assert!(
         out.stdout.starts_with(&format!(

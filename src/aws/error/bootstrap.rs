@@ -47,23 +47,24 @@ pub fn bootstrap_call(what: &str, account: &str, code: Option<&str>, message: &s
 /// assumed.
 pub fn admin_role_refused(
     role: &str,
-    base_arn: &str,
+    base_arn: Option<&str>,
     target: Option<&str>,
     code: Option<&str>,
     message: &str,
 ) -> Error {
     let said = code.map_or(message.to_owned(), |c| format!("{c}: {message}"));
+    let base_arn = base_arn.map_or(String::new(), |b| format!(" as {b}"));
     match target {
         None => Error::op_hint(
-            format!("cannot assume the source account's admin role {role} as {base_arn}: {said}"),
+            format!("cannot assume the source account's admin role {role}{base_arn}: {said}"),
             "bootstrap reaches the source account through an administrator role: pass --source-admin-role-arn ARN (default: OrganizationAccountAccessRole, which AWS Organizations creates in member accounts), or --source-profile NAME with credentials of that account",
         ),
         Some(account) => Error::op_hint(
             format!(
-                "cannot assume the admin role {role} of target account {account} as {base_arn}: {said}"
+                "cannot assume the admin role {role} of target account {account}{base_arn}: {said}"
             ),
             format!(
-                "bootstrap reaches each [[deploy]] account through an administrator role: pass --target-admin-role-arn ARN (a role of account {account}, or a role NAME for every target; default: OrganizationAccountAccessRole), or --target-profile {account}=PROFILE with credentials of that account"
+                "cargo-xpipeline reaches each [[deploy]] account through an administrator role: pass --target-admin-role-arn ARN (a role of account {account}, or a role NAME for every target; default: OrganizationAccountAccessRole), or --target-profile {account}=PROFILE with credentials of that account"
             ),
         ),
     }
@@ -96,20 +97,20 @@ mod tests {
         .parts();
         assert!(h.contains("artifacts.bucket"), "{h}");
         let (m, h) =
-            admin_role_refused("arn:r", "arn:me", None, Some("AccessDenied"), "no").parts();
+            admin_role_refused("arn:r", Some("arn:me"), None, Some("AccessDenied"), "no").parts();
         assert!(
             m.contains("arn:r") && h.contains("--source-profile"),
             "{m} {h}"
         );
         let (m, h) = admin_role_refused(
             "arn:r",
-            "arn:me",
+            None,
             Some("333333333333"),
             Some("AccessDenied"),
             "no",
         )
         .parts();
-        assert!(m.contains("of target account 333333333333"), "{m}");
+        assert!(m.contains("of target account 333333333333:"), "{m}");
         assert!(h.contains("--target-profile 333333333333=PROFILE"), "{h}");
     }
 }

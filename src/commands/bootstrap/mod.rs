@@ -6,6 +6,7 @@
 
 mod steps;
 
+use crate::aws::target::{Side, session};
 use crate::aws::{self, bootstrap as ops, sts};
 use crate::cli::BootstrapArgs;
 use crate::config::{Config, Trigger};
@@ -13,11 +14,9 @@ use crate::error::{Error, Result};
 use crate::model::arn::{parse_arn, partition_of};
 use crate::model::bootstrap::Report;
 use crate::model::policies::deploy::targets;
+use crate::model::target::{Access, ORGANIZATION_ROLE, Reach};
 use crate::settings::Settings;
 use crate::ui::Ui;
-
-/// The role AWS Organizations creates in a member account for the management account.
-pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";
 
 pub fn run(args: &BootstrapArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     let reach = reach(args, cfg)?;
@@ -29,13 +28,6 @@ pub fn run(args: &BootstrapArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> 
     }
     let report = aws::block_on(bootstrap(args.dry_run, reach, targets, settings, cfg, ui))??;
     ui.result(&report)
-}
-
-/// How bootstrap reaches the source account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Reach {
-    AdminRole(String),
-    Profile(String),
 }
 
 /// From the flags, checked before any call: an admin role must be a role of the source account.
@@ -66,9 +58,8 @@ fn reach(args: &BootstrapArgs, cfg: &Config) -> Result<Reach> {
 }
 
 /// How bootstrap reaches each `[[deploy]]` account that is neither the pipeline nor the source
-/// account, from the flags, checked before any call: `--target-profile ACCOUNT=PROFILE`, else
-/// an ARN of `--target-admin-role-arn` in that account, else its role NAME, else
-/// OrganizationAccountAccessRole.
+/// account, from the flags (`model::target::Access`, shared with `push`, `status` and
+/// `approve`), checked before any call: every account they name must be one of those targets.
 fn target_reach(args: &BootstrapArgs, cfg: &Config) -> Result<Vec<(String, Reach)>> {
     let part = partition_of(&cfg.pipeline.region);
     let accounts: Vec<String> = targets(cfg)
@@ -76,117 +67,55 @@ fn target_reach(args: &BootstrapArgs, cfg: &Config) -> Result<Vec<(String, Reach
         .map(|t| t.account)
         .filter(|a| *a != cfg.pipeline.account && *a != cfg.source.account)
         .collect();
-    let listed = if accounts.is_empty() {
-        "none: xpipeline.toml has no [[deploy]] entry in another account".to_owned()
-    } else {
-        accounts.join(", ")
-    };
-    let mut profiles = Vec::new();
-    for p in &args.target_profile {
-        match p.split_once('=') {
-            Some((a, name)) if accounts.iter().any(|t| t == a) && !name.is_empty() => {
-                profiles.push((a.to_owned(), name.to_owned()))
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "--target-profile takes ACCOUNT=PROFILE for a target account of xpipeline.toml ({listed}), found {p:?}"
-                )));
-            }
-        }
+    let access = Access::from_flags(
+        &args.target.target_profile,
+        &args.target.target_admin_role_arn,
+    )
+    .map_err(Error::usage)?;
+    if let Some(other) = access
+        .named_accounts()
+        .find(|a| !accounts.iter().any(|t| t == a))
+    {
+        let listed = if accounts.is_empty() {
+            "none: xpipeline.toml has no [[deploy]] entry in another account".to_owned()
+        } else {
+            accounts.join(", ")
+        };
+        return Err(Error::usage(format!(
+            "--target-profile and --target-admin-role-arn name account {other}, which is not a target account of xpipeline.toml ({listed})"
+        )));
     }
-    let (mut arns, mut name) = (Vec::new(), None);
-    for r in &args.target_admin_role_arn {
-        if !r.starts_with("arn:") {
-            if name.replace(r.clone()).is_some() || r.contains('/') || r.is_empty() {
-                return Err(Error::usage(format!(
-                    "--target-admin-role-arn takes one role NAME for every target, or role ARNs (one per target account); found {r:?}"
-                )));
-            }
-            continue;
-        }
-        match parse_arn(r) {
-            Some(a)
-                if a.service == "iam"
-                    && a.resource.starts_with("role/")
-                    && accounts.iter().any(|t| t == a.account) =>
-            {
-                if profiles.iter().any(|(p, _)| p == a.account) {
-                    return Err(Error::usage(format!(
-                        "account {} is given both --target-profile and --target-admin-role-arn: choose one",
-                        a.account
-                    )));
-                }
-                arns.push((a.account.to_owned(), r.clone()));
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "--target-admin-role-arn must be a role NAME or the ARN of a role in a target account ({listed}: arn:{part}:iam::ACCOUNT:role/NAME), found {r:?}"
-                )));
-            }
-        }
-    }
-    let role = name.unwrap_or_else(|| ORGANIZATION_ROLE.to_owned());
     Ok(accounts
         .into_iter()
         .map(|a| {
-            let reach = if let Some((_, p)) = profiles.iter().find(|(t, _)| *t == a) {
-                Reach::Profile(p.clone())
-            } else if let Some((_, arn)) = arns.iter().find(|(t, _)| *t == a) {
-                Reach::AdminRole(arn.clone())
-            } else {
-                Reach::AdminRole(format!("arn:{part}:iam::{a}:role/{role}"))
-            };
+            let reach = access.reach(part, &a);
             (a, reach)
         })
         .collect())
 }
 
-/// The SDK configuration of `account` (the source account, or the target account `target`)
-/// reached as `reach`: its admin role assumed from the base identity, or a profile whose
-/// credentials must be that account's. The one place bootstrap reaches another account.
+/// The SDK configuration of `account` (the source account, or a target account) reached as
+/// `reach`, said on stderr first.
 async fn reach_account(
-    base: (&aws::Sdk, &aws_sdk_sts::Client, &sts::Identity),
+    base: (&aws::Sdk, &sts::Identity),
     settings: &Settings,
     ui: &Ui,
-    (account, target): (&str, bool),
+    (account, side): (&str, Side),
     reach: &Reach,
 ) -> Result<aws_config::SdkConfig> {
-    let (sdk, sts_client, identity) = base;
-    let which = if target { "target" } else { "source" };
-    match reach {
-        Reach::AdminRole(role) => {
-            ui.status(format_args!(
-                "assuming {role} in the {which} account {account}"
-            ));
-            let credentials =
-                sts::assume_admin(sts_client, role, identity, target.then_some(account)).await?;
-            Ok(ops::with_credentials(sdk, &credentials))
-        }
-        Reach::Profile(profile) => {
-            let mut s = settings.clone();
-            s.profile = Some(profile.clone());
-            let other = aws::sdk_config(&s, ui.aws_calls()).await;
-            let (c, _) = sts::client(&other);
-            let who = sts::caller_identity(&c, Some(profile)).await?;
-            if who.account != account {
-                let flag = if target {
-                    format!("--target-profile {account}={profile}")
-                } else {
-                    format!("--source-profile {profile}")
-                };
-                let key = if target {
-                    "the target account"
-                } else {
-                    "source.account"
-                };
-                return Err(Error::usage(format!(
-                    "{flag} has credentials of account {} ({}), but {key} is {account}",
-                    who.account, who.arn
-                )));
-            }
-            Ok(other.config)
-        }
+    let (sdk, identity) = base;
+    if let Reach::AdminRole(role) = reach {
+        let which = if side == Side::Target {
+            "target"
+        } else {
+            "source"
+        };
+        ui.status(format_args!(
+            "assuming {role} in the {which} account {account}"
+        ));
     }
+    let reached = session(sdk, settings, reach, account, side, Some(&identity.arn)).await?;
+    Ok(reached.config)
 }
 
 async fn bootstrap(
@@ -205,9 +134,15 @@ async fn bootstrap(
         "pipeline account {} as {}",
         identity.account, identity.arn
     ));
-    let base = (&sdk, &sts_client, &identity);
-    let source_sdk =
-        reach_account(base, settings, ui, (&cfg.source.account, false), &reach).await?;
+    let base = (&sdk, &identity);
+    let source_sdk = reach_account(
+        base,
+        settings,
+        ui,
+        (&cfg.source.account, Side::Source),
+        &reach,
+    )
+    .await?;
     let pipeline = ops::PipelineClients::new(&sdk, settings.endpoint_url.is_some());
     let source = ops::SourceClients::new(&source_sdk);
     // Every target account's clients: the pipeline's or the source's own when it is one of them.
@@ -222,7 +157,7 @@ async fn bootstrap(
                 .iter()
                 .find(|(a, _)| *a == t.account)
                 .expect("target_reach covers every other target account");
-            reach_account(base, settings, ui, (&t.account, true), r).await?
+            reach_account(base, settings, ui, (&t.account, Side::Target), r).await?
         };
         target_clients.push(ops::TargetClients::new(&t.account, &config));
     }
@@ -249,8 +184,7 @@ mod tests {
             dry_run: false,
             source_admin_role_arn: role.map(str::to_owned),
             source_profile: profile.map(str::to_owned),
-            target_admin_role_arn: vec![],
-            target_profile: vec![],
+            target: Default::default(),
         }
     }
 
@@ -294,8 +228,8 @@ mod tests {
 
     fn target_args(roles: &[&str], profiles: &[&str]) -> BootstrapArgs {
         let mut a = args(None, None);
-        a.target_admin_role_arn = roles.iter().map(|s| s.to_string()).collect();
-        a.target_profile = profiles.iter().map(|s| s.to_string()).collect();
+        a.target.target_admin_role_arn = roles.iter().map(|s| s.to_string()).collect();
+        a.target.target_profile = profiles.iter().map(|s| s.to_string()).collect();
         a
     }
 
@@ -341,23 +275,23 @@ mod tests {
             (
                 &["arn:aws:iam::555555555555:role/Admin"][..],
                 &[][..],
-                "--target-admin-role-arn must be a role NAME or the ARN of a role in a target account (333333333333, 444444444444",
+                "--target-profile and --target-admin-role-arn name account 555555555555, which is not a target account of xpipeline.toml (333333333333, 444444444444)",
             ),
             (
                 &[],
                 &["555555555555=x"],
-                "--target-profile takes ACCOUNT=PROFILE for a target account of xpipeline.toml (333333333333, 444444444444)",
+                "--target-profile and --target-admin-role-arn name account 555555555555, which is not a target account of xpipeline.toml (333333333333, 444444444444)",
             ),
             (&[], &["prod"], "--target-profile takes ACCOUNT=PROFILE"),
             (
                 &["A", "B"],
                 &[],
-                "--target-admin-role-arn takes one role NAME for every target",
+                "--target-admin-role-arn takes one role NAME for every target account",
             ),
             (
                 &["arn:aws:iam::333333333333:role/A"],
                 &["333333333333=p"],
-                "account 333333333333 is given both --target-profile and --target-admin-role-arn",
+                "account 333333333333 has both --target-profile and --target-admin-role-arn",
             ),
         ] {
             let e = target_reach(&target_args(roles, profiles), &c).unwrap_err();
