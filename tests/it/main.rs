@@ -12,6 +12,7 @@ mod config;
 mod config_file;
 mod deploy_bootstrap;
 mod deploy_config;
+mod deploy_e2e;
 mod deploy_stages;
 mod ecosystem;
 mod gitops;
