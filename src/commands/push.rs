@@ -24,7 +24,7 @@ use crate::model::pipeline::plan::Options;
 use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
-use crate::ui::progress::{TransferBar, summary_line};
+use crate::ui::progress::{TransferBar, retry_line, summary_line};
 use crate::ui::{self, Ui, verbose};
 
 pub fn run(
@@ -121,6 +121,7 @@ async fn push(
         force: args.force,
         dry_run: args.dry_run,
         clock_skew: server_clock.skew_seconds(),
+        timeout: settings.git_timeout,
     };
     let pushed = git_push_with_progress(git_request.clone(), git_credentials, ui).await?;
 
@@ -217,6 +218,7 @@ async fn git_push_with_progress(
     let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::start);
     let reporter = bar.clone();
     let show_requests = ui.verbose > 0 && !ui.quiet;
+    let quiet = ui.quiet;
     let pushed = tokio::task::spawn_blocking(move || {
         let mut on_progress = |t: Transfer| match t {
             Transfer::Request {
@@ -227,6 +229,20 @@ async fn git_push_with_progress(
             } => {
                 if show_requests {
                     let line = verbose::git_line(method, &url, elapsed, failure.as_deref());
+                    match &reporter {
+                        Some(bar) => bar.println(&line),
+                        None => verbose::print_line(&line),
+                    }
+                }
+            }
+            Transfer::Retrying {
+                method,
+                status,
+                attempt,
+                wait,
+            } => {
+                if !quiet {
+                    let line = retry_line(method, status, attempt, wait);
                     match &reporter {
                         Some(bar) => bar.println(&line),
                         None => verbose::print_line(&line),

@@ -3,8 +3,11 @@
 pub mod commit;
 pub mod endpoint;
 pub mod failure;
+pub mod pack;
+pub mod pktline;
 pub mod push;
 pub mod sign;
+pub mod wire;
 
 use std::path::Path;
 

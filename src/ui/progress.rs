@@ -27,16 +27,23 @@ impl TransferBar {
         let bar = &self.0;
         match t {
             // Not drawn: `-v` shows each request as a line (`ui::verbose::git_line`).
-            Transfer::Request { .. } => {}
+            // Retries are lines of their own (`retry_line`), printed by the command.
+            Transfer::Request { .. } | Transfer::Retrying { .. } => {}
+            // No "1/0": a count is drawn once its total is known, and never past it.
+            Transfer::Packing { total: 0, .. } | Transfer::Sending { total: 0, .. } => {}
             Transfer::Packing { done, total } => {
                 bar.set_prefix("packing");
                 bar.set_length(total as u64);
-                bar.set_position(done as u64);
+                bar.set_position(done.min(total) as u64);
             }
             Transfer::Sending { done, total, bytes } => {
-                bar.set_prefix("sending");
+                if bar.prefix() != "sending" {
+                    bar.set_prefix("sending");
+                    bar.set_position(0);
+                }
                 bar.set_length(total as u64);
-                bar.set_position(done as u64);
+                // Monotonic: a retried request starts its bytes again, the bar does not.
+                bar.set_position((done.min(total) as u64).max(bar.position()));
                 let secs = bar.elapsed().as_secs_f64().max(0.001);
                 bar.set_message(format!(
                     "{}, {}/s",
@@ -55,6 +62,15 @@ impl TransferBar {
     pub fn finish(self) {
         self.0.finish_and_clear();
     }
+}
+
+/// `git endpoint throttled the POST (HTTP 429): attempt 2 in 1.4s`
+pub fn retry_line(method: &str, status: u16, attempt: u32, wait: Duration) -> String {
+    format!(
+        "the git endpoint asked to slow down (HTTP {status} to the {method}): attempt {attempt} of {} in {:.1}s",
+        crate::git::wire::ATTEMPTS,
+        wait.as_secs_f64()
+    )
 }
 
 /// `sent 12 objects (3.40 KiB) in 0.21s`
