@@ -60,8 +60,10 @@ pub fn build<'r>(
     let mut pb = repo.packbuilder()?;
     // 0: one delta-search thread per CPU, as the git CLI does (libgit2's default is 1).
     pb.set_threads(0);
+    // Not `insert_commit`: it adds the commit's whole tree, without paths and without
+    // leaving out what the remote has.
     for c in &commits {
-        pb.insert_commit(*c)?;
+        pb.insert_object(*c, None)?;
     }
     for c in &commits {
         let tree = repo.find_commit(*c)?.tree()?;

@@ -322,7 +322,7 @@ mod tests {
         };
         let cmd = update_command(None, &"c".repeat(40), "refs/heads/main", &adv);
         let text = String::from_utf8(cmd).unwrap();
-        assert!(text.starts_with(&format!("{:04x}{ZERO} ", text.len() - 8)), "{text}");
+        assert!(text.starts_with(&format!("{:04x}{ZERO} ", text.len() - 4)), "{text}");
         assert!(text.contains("\0report-status side-band-64k agent="), "{text}");
         assert!(text.ends_with("\n0000"), "{text}");
         let plain = update_command(Some(&"d".repeat(40)), "e", "r", &Advertisement::default());
