@@ -131,6 +131,15 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
         svc = "GitPush"
     else:
         svc = "GitPull"
+    with STATE.lock:
+        throttle = STATE.git_throttle[0] if STATE.git_throttle else None
+        if throttle:
+            throttle[1] -= 1
+            if throttle[1] <= 0:
+                STATE.git_throttle.clear()
+    if throttle:
+        status = "429 Too Many Requests" if throttle[0] == 429 else "503 Service Unavailable"
+        return _respond(start_response, status, "Rate exceeded\n")
     try:
         akid, account, region = authenticate(environ, name)
     except AuthFailure as f:

@@ -47,6 +47,8 @@ class State:
     log_page: int = 100
     # what became of each CodeCommit event on its way through EventBridge (event_routing.py)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # the next git requests answered as throttled: [[status, count]] (control route git-throttle)
+    git_throttle: list[list[int]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -66,6 +68,7 @@ class State:
             self.build_scripts.clear()
             self.log_page = 100
             self.deliveries.clear()
+            self.git_throttle.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

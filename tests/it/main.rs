@@ -23,3 +23,4 @@ mod settings;
 mod snapshots;
 mod status;
 mod verbose;
+mod wire;
