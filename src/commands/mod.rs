@@ -4,6 +4,7 @@ mod bootstrap;
 mod builds;
 mod completions;
 mod declaration;
+mod fetch;
 mod init;
 mod logs;
 mod plan;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                     plan::run(&settings, &decl, ui)
                 }
                 (Command::Policies(_), _) => policies::run(cfg, ui),
+                (Command::Fetch(args), _) => fetch::run(args, &settings, cfg, ui),
                 (Command::Push(args), Some(local)) => {
                     config::require_kms_key(cfg)?;
                     push::run(args, &settings, &decl, local, ui)

@@ -1,8 +1,10 @@
-//! git: reading the local repository, signing the CodeCommit password, pushing with git2.
+//! git: reading the local repository, signing the CodeCommit password, pushing and fetching
+//! over our own smart-HTTP transport.
 
 pub mod commit;
 pub mod endpoint;
 pub mod failure;
+pub mod fetch;
 pub mod pack;
 pub mod pktline;
 pub mod push;

@@ -150,6 +150,8 @@ pub enum Transfer {
         total: usize,
         bytes: usize,
     },
+    /// Bytes of a fetched pack received so far.
+    Receiving { bytes: usize },
     /// The endpoint asked to slow down (429, 503, "Rate exceeded"): attempt `attempt` follows
     /// after `wait`.
     Retrying {
@@ -219,7 +221,10 @@ pub fn decide(
             target.account,
             crate::model::text::short_commit(r),
         ),
-        "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
+        format!(
+            "bring those commits in first: `cargo xpipeline fetch`, then `git rebase xpipeline/{0}` (or `git merge xpipeline/{0}`) and push again; or pass --force to overwrite the remote branch",
+            target.branch
+        ),
     ))
 }
 
@@ -460,6 +465,8 @@ mod tests {
             assert!(
                 e.contains("non-fast-forward")
                     && e.contains("--force")
+                    && e.contains("cargo xpipeline fetch")
+                    && e.contains("git rebase xpipeline/main")
                     && e.contains("bbbbbbbbbbbb"),
                 "{e}"
             );

@@ -30,6 +30,15 @@ impl TransferBar {
             // Retries are lines of their own (`retry_line`), printed by the command.
             Transfer::Request { .. } | Transfer::Retrying { .. } => {}
             // No "1/0": a count is drawn once its total is known, and never past it.
+            Transfer::Receiving { bytes } => {
+                bar.set_prefix("receiving");
+                let secs = bar.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!(
+                    "{}, {}/s",
+                    HumanBytes(bytes as u64),
+                    HumanBytes((bytes as f64 / secs) as u64)
+                ));
+            }
             Transfer::Packing { total: 0, .. } | Transfer::Sending { total: 0, .. } => {}
             Transfer::Packing { done, total } => {
                 bar.set_prefix("packing");

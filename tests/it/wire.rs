@@ -185,3 +185,86 @@ fn a_server_side_hook_refusal_is_reported_with_its_text_and_the_branch_is_unchan
     assert!(!out.stderr.contains('\u{7}'), "{:?}", out.stderr);
     assert_eq!(head(&sb, &sc), None);
 }
+
+#[test]
+fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let theirs = project(&sc);
+    let first = theirs.git(&["rev-parse", "HEAD"]);
+    theirs
+        .cmd()
+        .args(["push", "--no-watch"])
+        .envs(sb.env())
+        .run()
+        .success();
+
+    // Another clone-less repository with the same declaration.
+    let ours = project(&sc);
+    let config_before = std::fs::read(ours.file(".git/config")).unwrap();
+    ours.cmd()
+        .args(["push", "--no-watch"])
+        .envs(sb.env())
+        .run()
+        .code(1)
+        .stderr_has("non-fast-forward")
+        .stderr_has("`cargo xpipeline fetch`, then `git rebase xpipeline/main`");
+    let out = ours
+        .cmd()
+        .arg("fetch")
+        .envs(sb.env())
+        .run()
+        .success()
+        .stdout_has(&format!("fetched main: {} (new) into xpipeline/main", &first[..12]));
+    assert!(out.stdout.contains("git rebase xpipeline/main"), "{}", out.stdout);
+    assert_eq!(ours.git(&["rev-parse", "refs/remotes/xpipeline/main"]), first);
+    assert_eq!(ours.git(&["cat-file", "-t", &first]), "commit");
+    assert_eq!(std::fs::read(ours.file(".git/config")).unwrap(), config_before);
+    ours.cmd()
+        .arg("fetch")
+        .envs(sb.env())
+        .run()
+        .success()
+        .stdout_has("xpipeline/main is up to date");
+
+    // They push again: the next fetch moves the reference and brings only what is new.
+    theirs.write("src/new.rs", "pub fn f() {}\n");
+    let second = theirs.commit_all("a second commit");
+    theirs
+        .cmd()
+        .args(["push", "--no-watch"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let out = ours
+        .cmd()
+        .args(["fetch", "--output", "json"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["from"], first.as_str());
+    assert_eq!(v["to"], second.as_str());
+    assert_eq!(v["reference"], "refs/remotes/xpipeline/main");
+    // The commit, two trees and the new blob: what was shared was not sent again.
+    assert_eq!(v["objects"], 4, "{v}");
+
+    // The hint can be followed: merge, push.
+    ours.git(&[
+        "merge",
+        "--allow-unrelated-histories",
+        "-m",
+        "merge theirs",
+        "xpipeline/main",
+    ]);
+    ours.cmd()
+        .args(["push", "--no-watch"])
+        .envs(sb.env())
+        .run()
+        .success();
+    assert_eq!(
+        head(&sb, &sc).as_deref(),
+        Some(ours.git(&["rev-parse", "HEAD"]).as_str())
+    );
+    assert_eq!(std::fs::read(ours.file(".git/config")).unwrap(), config_before);
+}
