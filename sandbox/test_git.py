@@ -248,3 +248,16 @@ def test_git_throttle_answers_the_next_requests_429_rate_exceeded(sandbox, scena
     assert status == 401  # throttling over: the usual credential-less answer
     sandbox.ctl("git-throttle", {"times": 1, "status": 503})
     assert _get(sandbox, repo)[0] == 503
+
+
+def test_git_requests_are_counted_both_ways(sandbox, scenario):
+    d, sha = make_commit("first")
+    repo = scenario["repository"]
+    sandbox.ctl("git-requests", method="DELETE")
+    sandbox.git(d, "push", sandbox.url(repo), "main", header=sandbox.git_auth_header(sandbox.assume(scenario["source_role_arn"]), repo))
+    posts = [r for r in sandbox.ctl("git-requests") if r["method"] == "POST"]
+    assert len(posts) == 1 and posts[0]["path"] == "/git-receive-pack" and posts[0]["repository"] == repo
+    # the pack is in the request: a commit, a tree and a blob are more than the command line
+    assert posts[0]["requestBytes"] > 150 and posts[0]["status"] == 200
+    sandbox.ctl("git-requests", method="DELETE")
+    assert sandbox.ctl("git-requests") == []

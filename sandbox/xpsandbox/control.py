@@ -260,6 +260,12 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         return "200 OK", {"path": ensure_bare_repo(account, region, repository)}
     if route == "git-hook" and method == "POST":
         return "200 OK", git_hook(body)
+    if route == "git-requests":
+        with STATE.lock:
+            if method == "DELETE":
+                STATE.git_requests.clear()
+                return "200 OK", {"ok": True}
+            return "200 OK", list(STATE.git_requests)
     if route == "git-throttle" and method == "POST":
         times = body.get("times")
         status = body.get("status", 429)

@@ -217,6 +217,17 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
             headers.append((k.strip(), v.strip()))
     headers.append(("Content-Length", str(len(payload))))
     _log_call(svc, account, int(status.split()[0]), environ)
+    with STATE.lock:
+        STATE.git_requests.append(
+            {
+                "repository": name,
+                "method": environ.get("REQUEST_METHOD", "GET"),
+                "path": rest,
+                "status": int(status.split()[0]),
+                "requestBytes": len(body),
+                "responseBytes": len(payload),
+            }
+        )
     start_response(status, headers)
     if svc == "GitPush" and rest == "/git-receive-pack":
         from .executions import poll_for_source_changes

@@ -49,6 +49,8 @@ class State:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     # the next git requests answered as throttled: [[status, count]] (control route git-throttle)
     git_throttle: list[list[int]] = field(default_factory=list)
+    # every git request served by git http-backend: its size both ways (control route git-requests)
+    git_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -69,6 +71,7 @@ class State:
             self.log_page = 100
             self.deliveries.clear()
             self.git_throttle.clear()
+            self.git_requests.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 
