@@ -41,7 +41,9 @@ IFS= read -r -t 60 ready <&"${sandbox[0]}" || ready=
 field() { "$py" -c "import json,sys; v=json.load(sys.stdin)$1; print(json.dumps(v) if isinstance(v, dict) else v)"; }
 endpoint=$(echo "$ready" | field "['endpoint']")
 scenario=$(echo "$ready" | field "['seed']")
-curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d '{"repository": "bench-git"}' >/dev/null
+# Its own roles (prefix): the source role's policy names its one repository.
+git_scenario=$(curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d '{"repository": "bench-git", "prefix": "bench-git"}')
+git_role=$(echo "$git_scenario" | field "['source_role_arn']")
 source_role=$(echo "$scenario" | field "['source_role_arn']")
 source_account=$(echo "$scenario" | field "['source_account']")
 
@@ -103,7 +105,7 @@ export AWS_MAX_ATTEMPTS=1 NO_COLOR=1 GIT_TERMINAL_PROMPT=0
 # The git CLI side: the same role, assumed once with the AWS CLI (untimed), and the credential
 # helper as the CodeCommit user guide configures it (--ignore-host-check: the sandbox is not
 # an amazonaws.com host).
-creds=$(aws --endpoint-url "$endpoint" sts assume-role --role-arn "$source_role" \
+creds=$(aws --endpoint-url "$endpoint" sts assume-role --role-arn "$git_role" \
   --role-session-name bench-git-cli --query Credentials --output json)
 git_env=(
   "AWS_ACCESS_KEY_ID=$(echo "$creds" | field "['AccessKeyId']")"
