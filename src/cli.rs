@@ -99,9 +99,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  cargo xpipeline push --output json > push.json")]
     Push(PushArgs),
     /// Fetch the pipeline's branch into refs/remotes/xpipeline/<branch> (no remote configured)
-    #[command(
-        after_help = "Example:\n  cargo xpipeline fetch && git rebase xpipeline/main"
-    )]
+    #[command(after_help = "Example:\n  cargo xpipeline fetch && git rebase xpipeline/main")]
     Fetch(FetchArgs),
     /// Show what `push` would change in the pipeline, without changing it
     #[command(after_help = "Example:\n  cargo xpipeline plan --profile tools")]

@@ -101,12 +101,9 @@ async fn fetch(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> 
                     url,
                     elapsed,
                     failure,
-                } if show_requests => Some(verbose::git_line(
-                    method,
-                    url,
-                    *elapsed,
-                    failure.as_deref(),
-                )),
+                } if show_requests => {
+                    Some(verbose::git_line(method, url, *elapsed, failure.as_deref()))
+                }
                 Transfer::Retrying {
                     method,
                     status,
@@ -142,11 +139,9 @@ impl fmt::Display for FetchResult {
         let r = &self.0;
         let shown = r.reference.trim_start_matches("refs/remotes/");
         match &r.from {
-            Some(from) if *from == r.to => write!(
-                f,
-                "{shown} is up to date at {}",
-                short_commit(&r.to)
-            ),
+            Some(from) if *from == r.to => {
+                write!(f, "{shown} is up to date at {}", short_commit(&r.to))
+            }
             Some(from) => write!(
                 f,
                 "fetched {}: {}..{} into {shown}",

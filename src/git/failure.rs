@@ -108,7 +108,10 @@ pub(crate) fn refused_update(why: &str, remote: &[String], req: &Request) -> Err
         [] => String::new(),
         lines => format!(
             "; the remote said:{}",
-            lines.iter().map(|l| format!("\n  remote: {l}")).collect::<String>()
+            lines
+                .iter()
+                .map(|l| format!("\n  remote: {l}"))
+                .collect::<String>()
         ),
     };
     Error::op_hint(

@@ -11,7 +11,7 @@ use git2::{Oid, Sort};
 use serde::Serialize;
 
 use super::failure::{Phase, wire_failure};
-use super::pktline::{self, Pkt};
+use super::pktline;
 use super::push::{Request, Transfer, advertisement, describe, open};
 use super::wire::{self, Wire};
 use crate::error::{Error, Result};
@@ -71,10 +71,7 @@ pub fn fetch(
     let want_oid = Oid::from_str(&want)
         .map_err(|_| Error::op(format!("the git endpoint advertised a bad id {want:?}")))?;
     let reference = tracking_ref(&t.branch);
-    let from = repo
-        .refname_to_id(&reference)
-        .ok()
-        .map(|o| o.to_string());
+    let from = repo.refname_to_id(&reference).ok().map(|o| o.to_string());
 
     let (mut objects, mut bytes) = (0, 0);
     if repo.find_commit(want_oid).is_err() {
@@ -152,10 +149,14 @@ fn haves(repo: &git2::Repository) -> std::result::Result<Vec<String>, git2::Erro
 /// it was negotiated.
 fn pack_of(answer: &[u8], side_band: bool) -> std::result::Result<Vec<u8>, String> {
     let mut rest = answer;
-    loop {
-        let (pkts, _) = pktline::frames(&rest[..rest.len().min(4 + 100)])?;
-        match pkts.first() {
-            Some(Pkt::Data(d)) if d.starts_with(b"ACK ") || d.starts_with(b"NAK") => {
+    // Without the side band the pack follows the last ACK/NAK raw ("PACK..."): not a pkt-line.
+    while !rest.starts_with(b"PACK") {
+        let len = rest
+            .get(..4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| usize::from_str_radix(h, 16).ok());
+        match len.and_then(|n| rest.get(4..n)) {
+            Some(d) if d.starts_with(b"ACK ") || d.starts_with(b"NAK") => {
                 rest = &rest[4 + d.len()..];
             }
             _ => break,

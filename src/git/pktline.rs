@@ -35,9 +35,7 @@ pub fn frames(buf: &[u8]) -> Result<(Vec<Pkt<'_>>, &[u8]), String> {
             .ok_or_else(|| {
                 format!(
                     "the git endpoint sent something that is not git's pkt-line framing: {:?}",
-                    crate::model::text::safe(&String::from_utf8_lossy(
-                        &rest[..rest.len().min(16)]
-                    ))
+                    crate::model::text::safe(&String::from_utf8_lossy(&rest[..rest.len().min(16)]))
                 )
             })?;
         match len {
@@ -143,7 +141,12 @@ fn is_oid(s: &str) -> bool {
 pub const ZERO: &str = "0000000000000000000000000000000000000000";
 
 /// The receive-pack request before the pack: one update command with our capabilities.
-pub fn update_command(old: Option<&str>, new: &str, reference: &str, adv: &Advertisement) -> Vec<u8> {
+pub fn update_command(
+    old: Option<&str>,
+    new: &str,
+    reference: &str,
+    adv: &Advertisement,
+) -> Vec<u8> {
     let mut caps = vec!["report-status"];
     if adv.has("side-band-64k") {
         caps.push("side-band-64k");
@@ -322,8 +325,14 @@ mod tests {
         };
         let cmd = update_command(None, &"c".repeat(40), "refs/heads/main", &adv);
         let text = String::from_utf8(cmd).unwrap();
-        assert!(text.starts_with(&format!("{:04x}{ZERO} ", text.len() - 4)), "{text}");
-        assert!(text.contains("\0report-status side-band-64k agent="), "{text}");
+        assert!(
+            text.starts_with(&format!("{:04x}{ZERO} ", text.len() - 4)),
+            "{text}"
+        );
+        assert!(
+            text.contains("\0report-status side-band-64k agent="),
+            "{text}"
+        );
         assert!(text.ends_with("\n0000"), "{text}");
         let plain = update_command(Some(&"d".repeat(40)), "e", "r", &Advertisement::default());
         assert!(!String::from_utf8(plain).unwrap().contains("side-band"));
@@ -331,13 +340,11 @@ mod tests {
 
     #[test]
     fn side_band_and_report_status_are_read_with_hook_messages() {
-        let inner = stream(&[
-            b"unpack ok\n",
-            b"ng refs/heads/main hook declined\n",
-            b"",
-        ]);
+        let inner = stream(&[b"unpack ok\n", b"ng refs/heads/main hook declined\n", b""]);
         let mut sb = Vec::new();
-        sb.extend(line(&[&[2u8][..], b"remote: \x1b[31mno direct pushes\n"].concat()));
+        sb.extend(line(
+            &[&[2u8][..], b"remote: \x1b[31mno direct pushes\n"].concat(),
+        ));
         sb.extend(line(&[&[1u8][..], &inner].concat()));
         sb.extend_from_slice(FLUSH);
         let bands = side_band(&sb).unwrap();
@@ -354,7 +361,9 @@ mod tests {
 
     #[test]
     fn progress_lines_are_left_out_of_remote_messages() {
-        let lines = remote_lines(b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\nhello\n");
+        let lines = remote_lines(
+            b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\nhello\n",
+        );
         assert_eq!(lines, vec!["Resolving deltas: 100% (2/2), done.", "hello"]);
     }
 
@@ -374,7 +383,10 @@ mod tests {
                 Pkt::Flush => "<flush>".into(),
             })
             .collect();
-        assert!(texts[0].starts_with(&format!("want {} side-band-64k ofs-delta agent=", "a".repeat(40))));
+        assert!(texts[0].starts_with(&format!(
+            "want {} side-band-64k ofs-delta agent=",
+            "a".repeat(40)
+        )));
         assert_eq!(texts[1], "<flush>");
         assert_eq!(texts[2], format!("have {}\n", "b".repeat(40)));
         assert_eq!(texts[3], "done\n");

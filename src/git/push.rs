@@ -151,7 +151,9 @@ pub enum Transfer {
         bytes: usize,
     },
     /// Bytes of a fetched pack received so far.
-    Receiving { bytes: usize },
+    Receiving {
+        bytes: usize,
+    },
     /// The endpoint asked to slow down (429, 503, "Rate exceeded"): attempt `attempt` follows
     /// after `wait`.
     Retrying {

@@ -195,7 +195,10 @@ impl Wire {
         let mut req = http::Request::builder()
             .method(method)
             .uri(self.url(path))
-            .header(http::header::USER_AGENT, super::pktline::AGENT.replace('=', " "))
+            .header(
+                http::header::USER_AGENT,
+                super::pktline::AGENT.replace('=', " "),
+            )
             .header("Git-Protocol", "version=0");
         if let Some(ct) = content_type {
             req = req
@@ -436,7 +439,10 @@ mod tests {
 
     #[test]
     fn a_location_is_named_by_its_host_only() {
-        assert_eq!(location_host("http://127.0.0.1:9/v1/repos/x?a"), "127.0.0.1:9");
+        assert_eq!(
+            location_host("http://127.0.0.1:9/v1/repos/x?a"),
+            "127.0.0.1:9"
+        );
         assert_eq!(location_host("https://u:p@evil.example/x"), "evil.example");
         assert!(location_host("/elsewhere").contains("same host"));
         assert!(!location_host("http://\x1b[31mx/").contains('\x1b'));

@@ -81,7 +81,11 @@ fn an_endpoint_that_never_answers_gives_up_within_the_timeout_and_nothing_was_pu
         .stderr_has("did not answer for 2s (XPIPELINE_GIT_TIMEOUT)")
         .stderr_has("nothing was pushed");
     // The AWS calls before it take a few seconds on the sandbox; the git wait is 2 s.
-    assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(!out.stderr.contains("unknown"), "{}", out.stderr);
 }
 
@@ -215,11 +219,24 @@ fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
         .envs(sb.env())
         .run()
         .success()
-        .stdout_has(&format!("fetched main: {} (new) into xpipeline/main", &first[..12]));
-    assert!(out.stdout.contains("git rebase xpipeline/main"), "{}", out.stdout);
-    assert_eq!(ours.git(&["rev-parse", "refs/remotes/xpipeline/main"]), first);
+        .stdout_has(&format!(
+            "fetched main: {} (new) into xpipeline/main",
+            &first[..12]
+        ));
+    assert!(
+        out.stdout.contains("git rebase xpipeline/main"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        ours.git(&["rev-parse", "refs/remotes/xpipeline/main"]),
+        first
+    );
     assert_eq!(ours.git(&["cat-file", "-t", &first]), "commit");
-    assert_eq!(std::fs::read(ours.file(".git/config")).unwrap(), config_before);
+    assert_eq!(
+        std::fs::read(ours.file(".git/config")).unwrap(),
+        config_before
+    );
     ours.cmd()
         .arg("fetch")
         .envs(sb.env())
@@ -266,5 +283,8 @@ fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
         head(&sb, &sc).as_deref(),
         Some(ours.git(&["rev-parse", "HEAD"]).as_str())
     );
-    assert_eq!(std::fs::read(ours.file(".git/config")).unwrap(), config_before);
+    assert_eq!(
+        std::fs::read(ours.file(".git/config")).unwrap(),
+        config_before
+    );
 }
