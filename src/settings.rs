@@ -31,6 +31,9 @@ pub struct Env {
     pub find_timeout: Option<String>,
     pub watch_outage: Option<String>,
     pub git_timeout: Option<String>,
+    /// The first proxy variable set (HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy,
+    /// ALL_PROXY, all_proxy): the git transport does not use it, and `-v` says so.
+    pub proxy_variable: Option<&'static str>,
     /// The tracing filter of `-vv` (the `tracing-subscriber` EnvFilter syntax).
     pub rust_log: Option<String>,
 }
@@ -56,6 +59,16 @@ impl Env {
             find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
             watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
             git_timeout: var("XPIPELINE_GIT_TIMEOUT"),
+            proxy_variable: [
+                "HTTPS_PROXY",
+                "https_proxy",
+                "HTTP_PROXY",
+                "http_proxy",
+                "ALL_PROXY",
+                "all_proxy",
+            ]
+            .into_iter()
+            .find(|k| var(k).is_some()),
             rust_log: var("RUST_LOG"),
         }
     }
@@ -210,6 +223,8 @@ pub struct Settings {
     pub watch_outage: Duration,
     /// The connect and stall timeout of every git request (XPIPELINE_GIT_TIMEOUT).
     pub git_timeout: Duration,
+    /// A proxy variable that is set (and that the git transport does not use).
+    pub proxy_variable: Option<&'static str>,
     /// USER, USERNAME or LOGNAME (see `local_user`).
     user: Option<String>,
     /// Where the repository to push is looked for.
@@ -271,6 +286,7 @@ impl Settings {
                 DEFAULT_GIT_TIMEOUT.as_secs(),
                 1..=3_600,
             )?),
+            proxy_variable: env.proxy_variable,
             user: env.user.clone(),
             repo_dir: repository_dir(global.manifest_path.as_deref()),
         })

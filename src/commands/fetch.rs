@@ -51,6 +51,11 @@ async fn fetch(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> 
         "git endpoint: {} (from {})",
         endpoint.url, endpoint.origin
     ));
+    if let Some(var) = settings.proxy_variable {
+        ui.detail(format_args!(
+            "{var} is set, but the git transport does not use a proxy: it connects to the git endpoint directly"
+        ));
+    }
     let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
     ui.status(format_args!(
         "assuming {} (session {})",

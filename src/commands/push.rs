@@ -87,6 +87,11 @@ async fn push(
         "git endpoint: {} (from {})",
         endpoint.url, endpoint.origin
     ));
+    if let Some(var) = settings.proxy_variable {
+        ui.detail(format_args!(
+            "{var} is set, but the git transport does not use a proxy: it connects to the git endpoint directly"
+        ));
+    }
 
     // The source-account role, assumed in memory.
     let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
