@@ -92,3 +92,57 @@ pub fn summary_line(p: &Pushed) -> String {
         p.elapsed.as_secs_f64()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hidden() -> TransferBar {
+        TransferBar(ProgressBar::hidden())
+    }
+
+    #[test]
+    fn no_count_is_drawn_against_a_zero_total() {
+        let bar = hidden();
+        bar.show(Transfer::Packing { done: 1, total: 0 });
+        bar.show(Transfer::Sending {
+            done: 1,
+            total: 0,
+            bytes: 10,
+        });
+        assert_eq!(bar.0.length(), None);
+        assert_eq!(bar.0.position(), 0);
+    }
+
+    #[test]
+    fn sending_counts_up_to_its_total_and_never_back() {
+        let bar = hidden();
+        bar.show(Transfer::Packing { done: 4, total: 4 });
+        // Sending starts its own count at 0, not at packing's 4.
+        bar.show(Transfer::Sending {
+            done: 1,
+            total: 4,
+            bytes: 100,
+        });
+        assert_eq!((bar.0.position(), bar.0.length()), (1, Some(4)));
+        bar.show(Transfer::Sending {
+            done: 3,
+            total: 4,
+            bytes: 300,
+        });
+        // A retried request starts its bytes again: the bar stays.
+        bar.show(Transfer::Sending {
+            done: 0,
+            total: 4,
+            bytes: 0,
+        });
+        assert_eq!(bar.0.position(), 3);
+        // Never past the total.
+        bar.show(Transfer::Sending {
+            done: 9,
+            total: 4,
+            bytes: 900,
+        });
+        assert_eq!((bar.0.position(), bar.0.length()), (4, Some(4)));
+    }
+}
