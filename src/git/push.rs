@@ -309,7 +309,18 @@ pub fn push(
         &remote_ref,
         &adv,
     );
-    body.extend_from_slice(&pack.bytes);
+    // Offset deltas where the server takes them, as git sends them (18 bytes fewer a delta);
+    // should the rewrite fail, the pack as libgit2 wrote it is just as good.
+    let scratch = repo
+        .path()
+        .join(format!("xpipeline-pack-{}", std::process::id()));
+    match adv.has("ofs-delta") {
+        true => match super::pack::with_offset_deltas(&pack.bytes, &scratch) {
+            Ok(smaller) => body.extend_from_slice(&smaller),
+            Err(_) => body.extend_from_slice(&pack.bytes),
+        },
+        false => body.extend_from_slice(&pack.bytes),
+    }
     let total = body.len();
     let objects = pack.objects;
     drop(pack);
