@@ -9,7 +9,9 @@
 #   RUNS=3 FILES=500 COMMITS=50 INCREMENT=5 benchmarks/push.sh
 #   XPIPELINE_BIN=target/release/cargo-xpipeline benchmarks/push.sh
 #
-# Needs git, curl, python3 and the AWS CLI (`aws`). Prints one line per run and the medians.
+# Needs git, curl, python3 and the AWS CLI (`aws`). Prints one line per run and the medians:
+# seconds, and the bytes each client sent in its git-receive-pack POST (counted by the
+# sandbox: GET /_sandbox/git-requests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,7 +41,9 @@ IFS= read -r -t 60 ready <&"${sandbox[0]}" || ready=
 field() { "$py" -c "import json,sys; v=json.load(sys.stdin)$1; print(json.dumps(v) if isinstance(v, dict) else v)"; }
 endpoint=$(echo "$ready" | field "['endpoint']")
 scenario=$(echo "$ready" | field "['seed']")
-curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d '{"repository": "bench-git"}' >/dev/null
+# Its own roles (prefix): the source role's policy names its one repository.
+git_scenario=$(curl -sf -X POST "$endpoint/_sandbox/seed" -H 'Content-Type: application/json' -d '{"repository": "bench-git", "prefix": "bench-git"}')
+git_role=$(echo "$git_scenario" | field "['source_role_arn']")
 source_role=$(echo "$scenario" | field "['source_role_arn']")
 source_account=$(echo "$scenario" | field "['source_account']")
 
@@ -101,7 +105,7 @@ export AWS_MAX_ATTEMPTS=1 NO_COLOR=1 GIT_TERMINAL_PROMPT=0
 # The git CLI side: the same role, assumed once with the AWS CLI (untimed), and the credential
 # helper as the CodeCommit user guide configures it (--ignore-host-check: the sandbox is not
 # an amazonaws.com host).
-creds=$(aws --endpoint-url "$endpoint" sts assume-role --role-arn "$source_role" \
+creds=$(aws --endpoint-url "$endpoint" sts assume-role --role-arn "$git_role" \
   --role-session-name bench-git-cli --query Credentials --output json)
 git_env=(
   "AWS_ACCESS_KEY_ID=$(echo "$creds" | field "['AccessKeyId']")"
@@ -115,6 +119,11 @@ git_cli() {
 }
 xpipeline() { (cd "$src" && "$root/$bin" xpipeline --config "$work/xpipeline.toml" --endpoint-url "$endpoint" "$@"); }
 now() { date +%s.%N; }
+# Bytes sent in git-receive-pack POSTs to repository $1 since the last `forget_bytes`.
+sent_bytes() {
+  curl -sf "$endpoint/_sandbox/git-requests" | "$py" -c "import json,sys; print(sum(r['requestBytes'] for r in json.load(sys.stdin) if r['repository'] == '$1' and r['method'] == 'POST' and r['path'] == '/git-receive-pack'))"
+}
+forget_bytes() { curl -sf -X DELETE "$endpoint/_sandbox/git-requests" >/dev/null; }
 repo_dir() {
   curl -sf "$endpoint/_sandbox/repo-dir?account=$source_account&repository=$1&region=$AWS_REGION" | field "['path']"
 }
@@ -124,12 +133,13 @@ xpipeline push --no-watch -q >/dev/null
 git_cli push -q "$endpoint/v1/repos/bench-git" main:main
 
 echo "repository: $FILES files, $COMMITS commits, $objects objects; $RUNS runs; $bin"
-xs=() gs=() xg=()
+xs=() gs=() xg=() xb=() gb=()
 for run in $(seq "$RUNS"); do
   # Delete both remote branches so that each push sends every object again.
   for repo in bench-xpipeline bench-git; do
     git -C "$(repo_dir "$repo")" update-ref -d refs/heads/main
   done
+  forget_bytes
 
   t0=$(now)
   xpipeline push --no-watch >"$work/x.out" 2>"$work/x.err" || { cat "$work/x.err" >&2; exit 1; }
@@ -141,19 +151,24 @@ for run in $(seq "$RUNS"); do
   g=$(echo "$t2 - $t1" | bc -l)
   # The git part of xpipeline's run, from its summary line "sent N objects (X) in Ys".
   part=$(sed -n 's/^sent .* in \([0-9.]*\)s$/\1/p' "$work/x.err")
-  printf 'run %d: cargo xpipeline push %.2fs (git transfer %.2fs)   git push + credential-helper %.2fs   ratio %.2f\n' \
-    "$run" "$x" "${part:-0}" "$g" "$(echo "$x / $g" | bc -l)"
-  xs+=("$x") gs+=("$g") xg+=("${part:-0}")
+  bx=$(sent_bytes bench-xpipeline) bg=$(sent_bytes bench-git)
+  printf 'run %d: cargo xpipeline push %.2fs (git transfer %.2fs, %d bytes)   git push + credential-helper %.2fs (%d bytes)   ratio %.2f, bytes %.2f\n' \
+    "$run" "$x" "${part:-0}" "$bx" "$g" "$bg" "$(echo "$x / $g" | bc -l)" "$(echo "$bx / $bg" | bc -l)"
+  xs+=("$x") gs+=("$g") xg+=("${part:-0}") xb+=("$bx") gb+=("$bg")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mx=$(median "${xs[@]}") mg=$(median "${gs[@]}") mp=$(median "${xg[@]}")
+mbx=$(median "${xb[@]}") mbg=$(median "${gb[@]}")
 printf 'median, full push: cargo xpipeline push %.2fs (git transfer %.2fs), git push + credential-helper %.2fs, ratio %.2f (below 1: faster than the git CLI)\n' \
   "$mx" "$mp" "$mg" "$(echo "$mx / $mg" | bc -l)"
+printf 'median, full push bytes: cargo xpipeline push %d, git push %d, ratio %.2f (at most 1: no more bytes than git)\n' \
+  "$mbx" "$mbg" "$(echo "$mbx / $mbg" | bc -l)"
 
 # Incremental: INCREMENT new commits (10 files each) on top of what both remotes already have.
 INCREMENT=${INCREMENT:-5}
-xs=() gs=()
+xs=() gs=() xb=() gb=()
 for run in $(seq "$RUNS"); do
+  forget_bytes
   for c in $(seq "$INCREMENT"); do
     for k in $(seq 0 9); do
       i=$(( (run * 997 + c * 10 + k) % FILES ))
@@ -168,10 +183,14 @@ for run in $(seq "$RUNS"); do
   t2=$(now)
   x=$(echo "$t1 - $t0" | bc -l)
   g=$(echo "$t2 - $t1" | bc -l)
-  printf 'increment %d (%d commits): cargo xpipeline push %.2fs   git push + credential-helper %.2fs   ratio %.2f\n' \
-    "$run" "$INCREMENT" "$x" "$g" "$(echo "$x / $g" | bc -l)"
-  xs+=("$x") gs+=("$g")
+  bx=$(sent_bytes bench-xpipeline) bg=$(sent_bytes bench-git)
+  printf 'increment %d (%d commits): cargo xpipeline push %.2fs (%d bytes)   git push + credential-helper %.2fs (%d bytes)   ratio %.2f, bytes %.2f\n' \
+    "$run" "$INCREMENT" "$x" "$bx" "$g" "$bg" "$(echo "$x / $g" | bc -l)" "$(echo "$bx / $bg" | bc -l)"
+  xs+=("$x") gs+=("$g") xb+=("$bx") gb+=("$bg")
 done
 mx=$(median "${xs[@]}") mg=$(median "${gs[@]}")
+mbx=$(median "${xb[@]}") mbg=$(median "${gb[@]}")
 printf 'median, incremental push of %d commits: cargo xpipeline push %.2fs, git push + credential-helper %.2fs, ratio %.2f\n' \
   "$INCREMENT" "$mx" "$mg" "$(echo "$mx / $mg" | bc -l)"
+printf 'median, incremental push bytes: cargo xpipeline push %d, git push %d, ratio %.2f\n' \
+  "$mbx" "$mbg" "$(echo "$mbx / $mbg" | bc -l)"

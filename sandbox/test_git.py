@@ -8,6 +8,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
+import pytest
+
 from conftest import add_commit, make_commit
 
 from xpsandbox import sigv4
@@ -199,3 +201,63 @@ def test_large_push_with_chunked_request_body(sandbox, scenario):
     sandbox.git(d, "-c", "http.postBuffer=65536", "push", sandbox.url(repo), "main", header=hdr)
     sha = subprocess.run(["git", "-C", d, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert sandbox.ctl(f"branch-head?account=222222222222&repository={repo}&branch=main")["commit"] == sha
+
+
+def test_an_update_hook_refuses_the_push_with_its_message(sandbox, scenario):
+    d, sha = make_commit("first")
+    repo = scenario["repository"]
+    hdr = sandbox.git_auth_header(sandbox.assume(scenario["source_role_arn"]), repo)
+    r = sandbox.ctl(
+        "git-hook",
+        {"account": scenario["source_account"], "repository": repo, "message": "no direct pushes to main"},
+    )
+    assert r["installed"] is True
+    out = sandbox.git(d, "push", sandbox.url(repo), "main", header=hdr, check=False)
+    assert out.returncode != 0
+    assert "remote: no direct pushes to main" in out.stderr
+    assert "hook declined" in out.stderr
+    assert sandbox.ctl(f"branch-head?account={scenario['source_account']}&repository={repo}&branch=main") == {"commit": None}
+    # removed, the same push lands
+    assert sandbox.ctl("git-hook", {"account": scenario["source_account"], "repository": repo, "message": None}) == {
+        "hook": "update",
+        "installed": False,
+    }
+    sandbox.git(d, "push", sandbox.url(repo), "main", header=hdr)
+    assert sandbox.ctl(f"branch-head?account={scenario['source_account']}&repository={repo}&branch=main") == {"commit": sha}
+
+
+def test_git_hook_route_refuses_unknown_hooks_and_repositories(sandbox, scenario):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        sandbox.ctl("git-hook", {"account": scenario["source_account"], "repository": "nope", "message": "x"})
+    assert e.value.code == 404
+    with pytest.raises(urllib.error.HTTPError) as e:
+        sandbox.ctl(
+            "git-hook",
+            {"account": scenario["source_account"], "repository": scenario["repository"], "message": "x", "hook": "post-receive"},
+        )
+    assert e.value.code == 400
+
+
+def test_git_throttle_answers_the_next_requests_429_rate_exceeded(sandbox, scenario):
+    repo = scenario["repository"]
+    assert sandbox.ctl("git-throttle", {"times": 2}) == {"status": 429, "times": 2}
+    for _ in range(2):
+        status, _, body = _get(sandbox, repo)
+        assert status == 429 and b"Rate exceeded" in body
+    status, _, _ = _get(sandbox, repo)
+    assert status == 401  # throttling over: the usual credential-less answer
+    sandbox.ctl("git-throttle", {"times": 1, "status": 503})
+    assert _get(sandbox, repo)[0] == 503
+
+
+def test_git_requests_are_counted_both_ways(sandbox, scenario):
+    d, sha = make_commit("first")
+    repo = scenario["repository"]
+    sandbox.ctl("git-requests", method="DELETE")
+    sandbox.git(d, "push", sandbox.url(repo), "main", header=sandbox.git_auth_header(sandbox.assume(scenario["source_role_arn"]), repo))
+    posts = [r for r in sandbox.ctl("git-requests") if r["method"] == "POST"]
+    assert len(posts) == 1 and posts[0]["path"] == "/git-receive-pack" and posts[0]["repository"] == repo
+    # the pack is in the request: a commit, a tree and a blob are more than the command line
+    assert posts[0]["requestBytes"] > 150 and posts[0]["status"] == 200
+    sandbox.ctl("git-requests", method="DELETE")
+    assert sandbox.ctl("git-requests") == []

@@ -98,6 +98,9 @@ pub enum Command {
     /// Reconcile the pipeline, git-push to CodeCommit, follow the build of the pushed commit
     #[command(after_help = "Example:\n  cargo xpipeline push --output json > push.json")]
     Push(PushArgs),
+    /// Fetch the pipeline's branch into refs/remotes/xpipeline/<branch> (no remote configured)
+    #[command(after_help = "Example:\n  cargo xpipeline fetch && git rebase xpipeline/main")]
+    Fetch(FetchArgs),
     /// Show what `push` would change in the pipeline, without changing it
     #[command(after_help = "Example:\n  cargo xpipeline plan --profile tools")]
     Plan(PlanArgs),
@@ -132,6 +135,7 @@ impl Command {
         match self {
             Command::Init(_) => "init",
             Command::Push(_) => "push",
+            Command::Fetch(_) => "fetch",
             Command::Plan(_) => "plan",
             Command::Status(_) => "status",
             Command::Policies(_) => "policies",
@@ -241,6 +245,21 @@ pub struct PushArgs {
     pub logs: LogArgs,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The current code of the MFA device of push.mfa-serial
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "XPIPELINE_MFA_CODE",
+        hide_env_values = true
+    )]
+    pub mfa_code: Option<String>,
+    /// CodeCommit git endpoint [default: source.git-endpoint, the AWS endpoint override, or the regional one]
+    #[arg(long, value_name = "URL", env = "XPIPELINE_GIT_ENDPOINT")]
+    pub git_endpoint: Option<String>,
 }
 
 /// How the watch shows the CodeBuild build's log (push, status --watch).

@@ -30,6 +30,10 @@ pub struct Env {
     pub user: Option<String>,
     pub find_timeout: Option<String>,
     pub watch_outage: Option<String>,
+    pub git_timeout: Option<String>,
+    /// The first proxy variable set (HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy,
+    /// ALL_PROXY, all_proxy): the git transport does not use it, and `-v` says so.
+    pub proxy_variable: Option<&'static str>,
     /// The tracing filter of `-vv` (the `tracing-subscriber` EnvFilter syntax).
     pub rust_log: Option<String>,
 }
@@ -54,6 +58,17 @@ impl Env {
             user: ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| var(k)),
             find_timeout: var("XPIPELINE_FIND_TIMEOUT"),
             watch_outage: var("XPIPELINE_WATCH_OUTAGE"),
+            git_timeout: var("XPIPELINE_GIT_TIMEOUT"),
+            proxy_variable: [
+                "HTTPS_PROXY",
+                "https_proxy",
+                "HTTP_PROXY",
+                "http_proxy",
+                "ALL_PROXY",
+                "all_proxy",
+            ]
+            .into_iter()
+            .find(|k| var(k).is_some()),
             rust_log: var("RUST_LOG"),
         }
     }
@@ -206,11 +221,18 @@ pub struct Settings {
     pub find_timeout: Duration,
     /// How long CodePipeline may stay unreachable before a watch gives up.
     pub watch_outage: Duration,
+    /// The connect and stall timeout of every git request (XPIPELINE_GIT_TIMEOUT).
+    pub git_timeout: Duration,
+    /// A proxy variable that is set (and that the git transport does not use).
+    pub proxy_variable: Option<&'static str>,
     /// USER, USERNAME or LOGNAME (see `local_user`).
     user: Option<String>,
     /// Where the repository to push is looked for.
     pub repo_dir: PathBuf,
 }
+
+/// A git request gives up when nothing has moved for this long (or no connection came).
+pub const DEFAULT_GIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The watch gives up after CodePipeline has not answered for this long.
 pub const DEFAULT_WATCH_OUTAGE: Duration = Duration::from_secs(300);
@@ -258,6 +280,13 @@ impl Settings {
                 DEFAULT_WATCH_OUTAGE.as_secs(),
                 1..=86_400,
             )?),
+            git_timeout: Duration::from_secs(number(
+                "XPIPELINE_GIT_TIMEOUT",
+                env.git_timeout.as_deref(),
+                DEFAULT_GIT_TIMEOUT.as_secs(),
+                1..=3_600,
+            )?),
+            proxy_variable: env.proxy_variable,
             user: env.user.clone(),
             repo_dir: repository_dir(global.manifest_path.as_deref()),
         })

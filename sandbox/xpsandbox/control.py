@@ -39,6 +39,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -281,6 +282,22 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
         if repository_record(account, region, repository) is None:
             return "200 OK", {"path": None}
         return "200 OK", {"path": ensure_bare_repo(account, region, repository)}
+    if route == "git-hook" and method == "POST":
+        return "200 OK", git_hook(body)
+    if route == "git-requests":
+        with STATE.lock:
+            if method == "DELETE":
+                STATE.git_requests.clear()
+                return "200 OK", {"ok": True}
+            return "200 OK", list(STATE.git_requests)
+    if route == "git-throttle" and method == "POST":
+        times = body.get("times")
+        status = body.get("status", 429)
+        if not isinstance(times, int) or not 0 <= times <= 100 or status not in (429, 503):
+            raise ControlError("400 Bad Request", "times must be 0..100 and status 429 or 503")
+        with STATE.lock:
+            STATE.git_throttle[:] = [[status, times]] if times else []
+        return "200 OK", {"status": status, "times": times}
     if route == "build-script" and method == "POST":
         from .builds import script_from
 
@@ -349,6 +366,39 @@ def dispatch(method: str, route: str, q: dict[str, str], body: dict[str, Any]) -
     if (answer := event_routes(method, route, q, body)) is not None:
         return "200 OK", answer
     raise ControlError("404 Not Found", f"no control route {method} /_sandbox/{route}")
+
+
+HOOKS = ("update", "pre-receive")
+
+
+def git_hook(body: dict[str, Any]) -> dict[str, Any]:
+    """Install (or with "message": null, remove) a server-side hook on a repository's bare
+    repository that refuses every push with the message, as a repository's own hook would
+    (CodeCommit has none of its own: this stands for any server-side refusal that comes back
+    as `ng <ref> hook declined` with the hook's text on the side band)."""
+    account, repository = _need(body, "account", "repository")
+    region = body.get("region") or DEFAULT_REGION
+    hook = body.get("hook", "update")
+    if hook not in HOOKS:
+        raise ControlError("400 Bad Request", f"hook must be one of {', '.join(HOOKS)}")
+    with STATE.lock:
+        if repository_record(account, region, repository) is None:
+            raise ControlError("404 Not Found", f"no repository {repository} in {account} ({region})")
+        path = ensure_bare_repo(account, region, repository)
+    script = os.path.join(path, "hooks", hook)
+    message = body.get("message")
+    if message is None:
+        for f in (script, script + ".message"):
+            if os.path.exists(f):
+                os.remove(f)
+        return {"hook": hook, "installed": False}
+    os.makedirs(os.path.dirname(script), exist_ok=True)
+    with open(script + ".message", "wb") as f:
+        f.write(str(message).encode("utf-8"))
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\ncat "$0.message" >&2\necho >&2\nexit 1\n')
+    os.chmod(script, 0o755)
+    return {"hook": hook, "installed": True, "path": script}
 
 
 def policy_route(method: str, q: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

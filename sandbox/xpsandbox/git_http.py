@@ -131,6 +131,15 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
         svc = "GitPush"
     else:
         svc = "GitPull"
+    with STATE.lock:
+        throttle = STATE.git_throttle[0] if STATE.git_throttle else None
+        if throttle:
+            throttle[1] -= 1
+            if throttle[1] <= 0:
+                STATE.git_throttle.clear()
+    if throttle:
+        status = "429 Too Many Requests" if throttle[0] == 429 else "503 Service Unavailable"
+        return _respond(start_response, status, "Rate exceeded\n")
     try:
         akid, account, region = authenticate(environ, name)
     except AuthFailure as f:
@@ -208,6 +217,17 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
             headers.append((k.strip(), v.strip()))
     headers.append(("Content-Length", str(len(payload))))
     _log_call(svc, account, int(status.split()[0]), environ)
+    with STATE.lock:
+        STATE.git_requests.append(
+            {
+                "repository": name,
+                "method": environ.get("REQUEST_METHOD", "GET"),
+                "path": rest,
+                "status": int(status.split()[0]),
+                "requestBytes": len(body),
+                "responseBytes": len(payload),
+            }
+        )
     start_response(status, headers)
     if svc == "GitPush" and rest == "/git-receive-pack":
         from .executions import poll_for_source_changes

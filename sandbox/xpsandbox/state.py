@@ -59,6 +59,10 @@ class State:
     refuse_create: dict[str, int] = field(default_factory=dict)
     # every StartPipelineExecution received: {"pipeline", "clientRequestToken", "outcome"}
     start_requests: list[dict[str, Any]] = field(default_factory=list)
+    # the next git requests answered as throttled: [[status, count]] (control route git-throttle)
+    git_throttle: list[list[int]] = field(default_factory=list)
+    # every git request served by git http-backend: its size both ways (control route git-requests)
+    git_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def repos_root(self) -> str:
         return os.path.join(self.data_dir, "repos")
@@ -84,6 +88,8 @@ class State:
             self.conflicts.clear()
             self.refuse_create.clear()
             self.start_requests.clear()
+            self.git_throttle.clear()
+            self.git_requests.clear()
             self.stage_seconds = self.default_stage_seconds
             shutil.rmtree(self.repos_root(), ignore_errors=True)
 

@@ -6,6 +6,7 @@ mod builds;
 mod completions;
 mod declaration;
 mod deploys;
+mod fetch;
 mod init;
 mod logs;
 mod plan;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli, env: &Env, ui: &Ui) -> Result<()> {
                     plan::run(&settings, &decl, ui)
                 }
                 (Command::Policies(_), _) => policies::run(cfg, ui),
+                (Command::Fetch(args), _) => fetch::run(args, &settings, cfg, ui),
                 (Command::Push(args), Some(local)) => {
                     config::require_kms_key(cfg)?;
                     push::run(args, &settings, &decl, local, ui)

@@ -29,7 +29,7 @@ use crate::model::pipeline::plan::{Options, Step};
 use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
-use crate::ui::progress::{TransferBar, summary_line};
+use crate::ui::progress::{TransferBar, retry_line, summary_line};
 use crate::ui::{self, Ui, verbose};
 
 pub fn run(
@@ -111,6 +111,11 @@ async fn push(
         "git endpoint: {} (from {})",
         endpoint.url, endpoint.origin
     ));
+    if let Some(var) = settings.proxy_variable {
+        ui.detail(format_args!(
+            "{var} is set, but the git transport does not use a proxy: it connects to the git endpoint directly"
+        ));
+    }
 
     // The source-account role, assumed in memory, before anything is written: a role that
     // cannot be assumed leaves no pipeline and no commit behind.
@@ -145,6 +150,7 @@ async fn push(
         force: args.force,
         dry_run: args.dry_run,
         clock_skew: server_clock.skew_seconds(),
+        timeout: settings.git_timeout,
     };
 
     // A pipeline created before its branch exists runs once by itself and fails (its Source
@@ -408,6 +414,7 @@ async fn git_push_with_progress(
     let bar = (ui.fancy && !ui.quiet && !request.dry_run).then(TransferBar::start);
     let reporter = bar.clone();
     let show_requests = ui.verbose > 0 && !ui.quiet;
+    let quiet = ui.quiet;
     let pushed = tokio::task::spawn_blocking(move || {
         let mut on_progress = |t: Transfer| match t {
             Transfer::Request {
@@ -418,6 +425,20 @@ async fn git_push_with_progress(
             } => {
                 if show_requests {
                     let line = verbose::git_line(method, &url, elapsed, failure.as_deref());
+                    match &reporter {
+                        Some(bar) => bar.println(&line),
+                        None => verbose::print_line(&line),
+                    }
+                }
+            }
+            Transfer::Retrying {
+                method,
+                status,
+                attempt,
+                wait,
+            } => {
+                if !quiet {
+                    let line = retry_line(method, status, attempt, wait);
                     match &reporter {
                         Some(bar) => bar.println(&line),
                         None => verbose::print_line(&line),

@@ -1,58 +1,137 @@
-//! What a failed git push means: libgit2's error or the endpoint's HTTP status turned into an
-//! error that names the likely cause (the role's GitPush, the repository key, the clock, the
-//! endpoint), a redirect to another host, or a refused update. Pure: the push's request in,
-//! an `Error` out.
-
-use git2::{ErrorClass, ErrorCode};
+//! What a failed git exchange means: the endpoint's HTTP status turned into an error that
+//! names the likely cause (the role's GitPush, the repository key, the clock, the endpoint), a
+//! redirect to another host, a timeout that says whether anything reached the remote, or a
+//! refused update. Pure: the push's request in, an `Error` out.
 
 use super::push::Request;
+use super::wire::{ATTEMPTS, Failure};
 use crate::error::Error;
 
-/// The credentials callback's refusal to answer another host than the signed one.
-pub(crate) const REDIRECTED: &str = "redirected to another host: ";
-/// The credentials callback giving up after one refused attempt.
-pub(crate) const REFUSED_CREDENTIALS: &str = "the git endpoint refused the signed credentials";
+/// Where the exchange was when it failed: before the POST nothing can have reached the
+/// remote; from the POST on, the update may or may not have been applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Advertisement,
+    Post,
+}
 
-/// A git2 failure as an error that names the likely fix.
-pub(crate) fn git_failure(e: &git2::Error, req: &Request) -> Error {
-    // libgit2's message may quote what the remote sent.
-    let msg = &crate::model::text::safe(e.message());
-    let status = msg
-        .split_once("status code: ")
-        .and_then(|(_, s)| s.trim().parse::<u16>().ok());
-    if msg.starts_with(REFUSED_CREDENTIALS) {
-        return http_failure(401, req);
-    }
-    if let Some(other) = msg.strip_prefix(REDIRECTED) {
-        let endpoint = &req.target.endpoint;
-        return Error::op_hint(
+/// A transport failure as an error that says what happened, whether anything was pushed,
+/// and the likely fix.
+pub(crate) fn wire_failure(f: &Failure, req: &Request, phase: Phase) -> Error {
+    let endpoint = &req.target.endpoint;
+    let branch = &req.target.branch;
+    let unknown = format!("whether the update of {branch} reached the remote is unknown");
+    let check = "check with `cargo xpipeline push --dry-run` (it says \"up to date\" when the commit is there) or `cargo xpipeline fetch`; pushing again is safe";
+    match f {
+        Failure::Redirected(other) => Error::op_hint(
             format!(
                 "the git endpoint {} (from {}) redirected to {other}: the signed credentials were not sent there (they are valid only for {}), and nothing was pushed",
                 endpoint.url, endpoint.origin, endpoint.host
             ),
             "point --git-endpoint (or source.git-endpoint) at the CodeCommit endpoint itself; a proxy in the way goes in HTTPS_PROXY, not in the endpoint",
-        );
-    }
-    if let Some(status) = status {
-        return http_failure(status, req);
-    }
-    if e.code() == ErrorCode::NotFastForward {
-        return Error::op_hint(
-            format!("git refused the push: {msg}"),
-            "fetch the branch and merge or rebase onto it, or pass --force",
-        );
-    }
-    let endpoint = &req.target.endpoint;
-    match e.class() {
-        ErrorClass::Net | ErrorClass::Http | ErrorClass::Ssl | ErrorClass::Os => Error::op_hint(
+        ),
+        Failure::Status(status, text) if throttled(*status, text) => Error::op_hint(
             format!(
-                "cannot reach the CodeCommit git endpoint {} (from {}): {msg}",
+                "the git endpoint {} is still throttling (HTTP {status}) after {ATTEMPTS} attempts: {}",
+                endpoint.url,
+                match phase {
+                    Phase::Advertisement => "nothing was pushed".to_owned(),
+                    Phase::Post => format!("{branch} was not updated"),
+                }
+            ),
+            "wait a minute and push again",
+        ),
+        Failure::Status(status, _) => http_failure(*status, req),
+        Failure::Connect(why) => Error::op_hint(
+            format!(
+                "cannot reach the CodeCommit git endpoint {} (from {}): {why}; nothing was pushed",
                 endpoint.url, endpoint.origin
             ),
-            "check the network and proxy settings (HTTPS_PROXY, http.proxy), or choose another endpoint with --git-endpoint",
+            "check the network, or choose another endpoint with --git-endpoint",
         ),
-        _ => Error::op(format!("git push to {} failed: {msg}", endpoint.url)),
+        Failure::Stalled { after, sent } => {
+            let secs = after.as_secs();
+            match (phase, sent) {
+                (Phase::Advertisement, _) | (Phase::Post, 0) => Error::op_hint(
+                    format!(
+                        "the git endpoint {} did not answer for {secs}s (XPIPELINE_GIT_TIMEOUT): nothing was pushed",
+                        endpoint.url
+                    ),
+                    "check the network and the endpoint; a slow link may need a larger XPIPELINE_GIT_TIMEOUT",
+                ),
+                (Phase::Post, _) => Error::op_hint(
+                    format!(
+                        "the git transfer to {} stalled: nothing moved for {secs}s (XPIPELINE_GIT_TIMEOUT) after {sent} bytes had been sent, and no report came back; {unknown}",
+                        endpoint.url
+                    ),
+                    check,
+                ),
+            }
+        }
+        Failure::Broken(why) => match phase {
+            Phase::Advertisement => Error::op_hint(
+                format!(
+                    "the connection to the git endpoint {} broke: {why}; nothing was pushed",
+                    endpoint.url
+                ),
+                "check the network, then push again",
+            ),
+            Phase::Post => Error::op_hint(
+                format!(
+                    "the connection to the git endpoint {} broke during the push: {why}; {unknown}",
+                    endpoint.url
+                ),
+                check,
+            ),
+        },
     }
+}
+
+fn throttled(status: u16, text: &str) -> bool {
+    super::wire::throttled(status, text)
+}
+
+/// The push was sent but its outcome could not be read.
+pub(crate) fn unreadable_report(why: &str, req: &Request) -> Error {
+    Error::op_hint(
+        format!(
+            "the git endpoint {} answered the push with something that is not a git report ({why}); whether the update of {} reached the remote is unknown",
+            req.target.endpoint.url, req.target.branch
+        ),
+        "check with `cargo xpipeline push --dry-run` (it says \"up to date\" when the commit is there) or `cargo xpipeline fetch`",
+    )
+}
+
+/// The remote refused the update: a hook or a rule. `remote` are its messages, terminal-safe.
+pub(crate) fn refused_update(why: &str, remote: &[String], req: &Request) -> Error {
+    let said = match remote {
+        [] => String::new(),
+        lines => format!(
+            "; the remote said:{}",
+            lines
+                .iter()
+                .map(|l| format!("\n  remote: {l}"))
+                .collect::<String>()
+        ),
+    };
+    Error::op_hint(
+        format!(
+            "CodeCommit refused the update of {} in repository {}: {}{said}",
+            req.target.branch,
+            req.target.repository,
+            crate::model::text::safe(why)
+        ),
+        "a branch protection, an approval rule or a server-side hook forbids it; the branch was not changed",
+    )
+}
+
+/// The remote's side-band error (band 3).
+pub(crate) fn remote_error(why: &str, req: &Request) -> Error {
+    Error::op(format!(
+        "the git endpoint {} stopped the push: {}",
+        req.target.endpoint.url,
+        crate::model::text::safe(why.trim())
+    ))
 }
 
 /// What an HTTP status from the git endpoint means, most likely cause first.

@@ -1,10 +1,15 @@
-//! git: reading the local repository, signing the CodeCommit password, pushing with git2.
+//! git: reading the local repository, signing the CodeCommit password, pushing and fetching
+//! over our own smart-HTTP transport.
 
 pub mod commit;
 pub mod endpoint;
 pub mod failure;
+pub mod fetch;
+pub mod pack;
+pub mod pktline;
 pub mod push;
 pub mod sign;
+pub mod wire;
 
 use std::path::Path;
 

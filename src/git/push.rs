@@ -1,21 +1,19 @@
-//! The git push to CodeCommit with git2: an anonymous remote (nothing written to
-//! .git/config), credentials only through the in-memory credentials callback (which gives up
-//! after one rejected attempt), the remote branch looked at first so that a non-fast-forward
-//! is refused with its reason and "up to date" pushes nothing. What the outcome means is
+//! The git push to CodeCommit: the remote's refs read first (our own smart-HTTP exchange,
+//! `git/wire.rs`; nothing written to .git/config, credentials only in memory and only to the
+//! signed endpoint) so that a non-fast-forward is refused with its reason and "up to date"
+//! pushes nothing; then the pack (`git/pack.rs`) and the update in one POST, and the
+//! remote's report read: refusals and hook messages reported. What the outcome means is
 //! decided by pure functions (`decide`, `http_failure`) the tests call directly.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use git2::{
-    BranchType, CredentialType, Direction, ErrorClass, ErrorCode, Oid, ProxyOptions, PushOptions,
-    RemoteCallbacks, Repository, StatusOptions,
-};
-use secrecy::ExposeSecret;
+use git2::{BranchType, Oid, Repository, StatusOptions};
 use serde::Serialize;
 
-use super::failure::{REDIRECTED, REFUSED_CREDENTIALS, git_failure};
+use super::failure::{Phase, refused_update, remote_error, unreadable_report, wire_failure};
+use super::pktline;
+use super::wire::{self, Wire};
 use crate::error::{Error, Result};
 use crate::git::endpoint::GitEndpoint;
 use crate::git::sign::GitCredentials;
@@ -117,6 +115,8 @@ pub struct Request {
     pub dry_run: bool,
     /// Local clock minus AWS's, in seconds, when known: a 403 may be a clock problem.
     pub clock_skew: Option<i64>,
+    /// The connect and stall timeout of every git request (XPIPELINE_GIT_TIMEOUT).
+    pub timeout: Duration,
 }
 
 /// What the push does (or, with --dry-run, would do) to the remote branch.
@@ -154,6 +154,18 @@ pub enum Transfer {
         done: usize,
         total: usize,
         bytes: usize,
+    },
+    /// Bytes of a fetched pack received so far.
+    Receiving {
+        bytes: usize,
+    },
+    /// The endpoint asked to slow down (429, 503, "Rate exceeded"): attempt `attempt` follows
+    /// after `wait`.
+    Retrying {
+        method: &'static str,
+        status: u16,
+        attempt: u32,
+        wait: Duration,
     },
 }
 
@@ -216,7 +228,10 @@ pub fn decide(
             target.account,
             crate::model::text::short_commit(r),
         ),
-        "bring those commits in first (fetch the branch and merge or rebase onto it), or pass --force to overwrite the remote branch",
+        format!(
+            "bring those commits in first: `cargo xpipeline fetch`, then `git rebase xpipeline/{0}` (or `git merge xpipeline/{0}`) and push again; or pass --force to overwrite the remote branch",
+            target.branch
+        ),
     ))
 }
 
@@ -233,7 +248,8 @@ fn history(repo: &Repository, local: Oid, remote: Oid) -> History {
     }
 }
 
-/// Push (or with `dry_run`, only look). `progress` sees the pack being built and sent.
+/// Push (or with `dry_run`, only look). `progress` sees the requests, the pack being built
+/// and sent, and throttled requests being retried.
 pub fn push(
     req: &Request,
     creds: &GitCredentials,
@@ -245,30 +261,20 @@ pub fn push(
         .map_err(|e| Error::op(format!("bad local commit id: {}", e.message())))?;
     let remote_ref = format!("refs/heads/{}", req.target.branch);
 
-    let mut remote = repo
-        .remote_anonymous(&req.target.endpoint.url)
-        .map_err(|e| git_failure(&e, req))?;
-    let base = req.target.endpoint.url.trim_end_matches('/').to_owned();
-    let signed_for = origin(&req.target.endpoint.url);
-    let asked = Instant::now();
-    let connected = remote.connect_auth(
-        Direction::Push,
-        Some(callbacks(creds, signed_for)),
-        Some(proxy()),
-    );
-    progress(Transfer::Request {
-        method: "GET",
-        url: format!("{base}/info/refs?service=git-receive-pack"),
-        elapsed: asked.elapsed(),
-        failure: connected.as_ref().err().map(|e| e.message().to_owned()),
-    });
-    let mut conn = connected.map_err(|e| git_failure(&e, req))?;
-    let remote_oid = conn
-        .list()
-        .map_err(|e| git_failure(&e, req))?
-        .iter()
-        .find(|h| h.name() == remote_ref)
-        .map(|h| h.oid());
+    let wire = Wire::new(&req.target.endpoint.url, creds, req.timeout)
+        .map_err(|f| wire_failure(&f, req, Phase::Advertisement))?;
+    let adv = advertisement(&wire, "git-receive-pack", progress)
+        .map_err(|f| wire_failure(&f, req, Phase::Advertisement))?;
+    let adv = pktline::advertisement(&adv, "git-receive-pack").map_err(|e| {
+        Error::op(format!(
+            "the git endpoint {} is not a git server: {e}; nothing was pushed",
+            req.target.endpoint.url
+        ))
+    })?;
+    let remote_oid = adv
+        .refs
+        .get(&remote_ref)
+        .and_then(|r| Oid::from_str(r).ok());
     let remote_state = remote_oid.map(|r| (r.to_string(), history(&repo, local, r)));
     let change = decide(
         &req.local.commit,
@@ -289,111 +295,137 @@ pub fn push(
         return Ok(done(0, 0, false));
     }
 
-    let plus = if matches!(change, Change::Forced { .. }) {
-        "+"
-    } else {
-        ""
-    };
+    // What the remote has that this repository knows: left out of the pack.
+    let haves: Vec<Oid> = adv
+        .refs
+        .values()
+        .filter_map(|r| Oid::from_str(r).ok())
+        .filter(|o| repo.find_commit(*o).is_ok())
+        .collect();
+    let pack = super::pack::build(&repo, local, &haves, &mut |done, total| {
+        progress(Transfer::Packing { done, total })
+    })
+    .map_err(|e| Error::op(format!("cannot build the pack to push: {}", e.message())))?;
     // The commit that was read and checked (its xpipeline.toml is the one applied), not the
     // branch name: a branch that moves meanwhile cannot change what is pushed.
-    let refspec = format!("{plus}{}:{remote_ref}", req.local.commit);
-    let mut rejected: Option<String> = None;
-    let mut sent = (0usize, 0usize);
-    let progress = RefCell::new(progress);
-    {
-        let mut cbs = callbacks(creds, signed_for);
-        cbs.push_update_reference(|name, status| {
-            if let Some(why) = status {
-                rejected = Some(crate::model::text::safe(&format!("{name}: {why}")));
-            }
-            Ok(())
-        });
-        cbs.pack_progress(|_, done, total| {
-            (progress.borrow_mut())(Transfer::Packing { done, total });
-        });
-        cbs.push_transfer_progress(|done, total, bytes| {
-            sent = (total, bytes);
-            (progress.borrow_mut())(Transfer::Sending { done, total, bytes });
-        });
-        let mut opts = PushOptions::new();
-        // 0: one delta-search thread per CPU, as the git CLI does (libgit2's default is 1).
-        opts.remote_callbacks(cbs)
-            .proxy_options(proxy())
-            .packbuilder_parallelism(0);
-        let asked = Instant::now();
-        let pushed = conn.remote().push(&[refspec.as_str()], Some(&mut opts));
-        (progress.borrow_mut())(Transfer::Request {
-            method: "POST",
-            url: format!("{base}/git-receive-pack"),
-            elapsed: asked.elapsed(),
-            failure: pushed.as_ref().err().map(|e| e.message().to_owned()),
-        });
-        pushed.map_err(|e| git_failure(&e, req))?;
+    let mut body = pktline::update_command(
+        remote_oid.map(|o| o.to_string()).as_deref(),
+        &req.local.commit,
+        &remote_ref,
+        &adv,
+    );
+    // Offset deltas where the server takes them, as git sends them (18 bytes fewer a delta);
+    // should the rewrite fail, the pack as libgit2 wrote it is just as good.
+    let scratch = repo
+        .path()
+        .join(format!("xpipeline-pack-{}", std::process::id()));
+    match adv.has("ofs-delta") {
+        true => match super::pack::with_offset_deltas(&pack.bytes, &scratch) {
+            Ok(smaller) => body.extend_from_slice(&smaller),
+            Err(_) => body.extend_from_slice(&pack.bytes),
+        },
+        false => body.extend_from_slice(&pack.bytes),
     }
-    if let Some(why) = rejected {
-        return Err(Error::op_hint(
-            format!(
-                "CodeCommit refused the update of {} in repository {}: {why}",
-                req.target.branch, req.target.repository
-            ),
-            "a branch protection or approval rule may forbid direct pushes; check the repository's approval rule templates and the role's codecommit:GitPush conditions",
+    let total = body.len();
+    let objects = pack.objects;
+    drop(pack);
+
+    let asked = Instant::now();
+    let mut most = 0usize;
+    let answer = wire.run(wire.post("git-receive-pack", body, &mut |e| match e {
+        wire::Event::Moved(m) => {
+            // Counted up to the totals, never back (a retried attempt starts again at 0).
+            most = most.max(m.sent.min(total));
+            progress(Transfer::Sending {
+                done: objects * most / total.max(1),
+                total: objects,
+                bytes: most,
+            });
+        }
+        wire::Event::Retrying {
+            status,
+            attempt,
+            wait,
+        } => progress(Transfer::Retrying {
+            method: "POST",
+            status,
+            attempt,
+            wait,
+        }),
+    }));
+    progress(Transfer::Request {
+        method: "POST",
+        url: wire.url("git-receive-pack"),
+        elapsed: asked.elapsed(),
+        failure: answer.as_ref().err().map(describe),
+    });
+    let answer = answer.map_err(|f| wire_failure(&f, req, Phase::Post))?;
+    let (data, messages) = if adv.has("side-band-64k") {
+        let bands = pktline::side_band(&answer).map_err(|e| unreadable_report(&e, req))?;
+        if let Some(e) = bands.error {
+            return Err(remote_error(&e, req));
+        }
+        (bands.data, pktline::remote_lines(&bands.messages))
+    } else {
+        (answer, Vec::new())
+    };
+    let report = pktline::report(&data).map_err(|e| unreadable_report(&e, req))?;
+    if report.unpack != "ok" {
+        return Err(refused_update(
+            &format!("the pack was not unpacked ({})", report.unpack),
+            &messages,
+            req,
         ));
     }
-    Ok(done(sent.0, sent.1, true))
+    match report.refs.iter().find(|(r, _)| *r == remote_ref) {
+        Some((_, None)) => Ok(done(objects, total, true)),
+        Some((_, Some(why))) => Err(refused_update(why, &messages, req)),
+        None => Err(unreadable_report(
+            &format!("no status for {remote_ref}"),
+            req,
+        )),
+    }
 }
 
-/// The credentials callback: the signed password once; a second request means it was
-/// refused, and asking again would only loop.
-/// The credentials callback: the signed credentials, once, and only for `signed_for` (the
-/// `scheme://host[:port]` they were signed for). libgit2 follows a redirect of the first
-/// request to any host and asks again there: that host gets nothing.
-fn callbacks<'a>(creds: &'a GitCredentials, signed_for: &'a str) -> RemoteCallbacks<'a> {
-    let mut cbs = RemoteCallbacks::new();
-    let mut asked = false;
-    cbs.credentials(move |url, _user, allowed| {
-        let asking = origin(url);
-        if asking != signed_for {
-            return Err(git2::Error::new(
-                ErrorCode::Auth,
-                ErrorClass::Http,
-                format!("{REDIRECTED}{}", asking.split_once("://").map_or(asking, |(_, h)| h)),
-            ));
+/// `GET info/refs?service=<service>`, told as a `Transfer::Request`.
+pub(crate) fn advertisement(
+    wire: &Wire,
+    service: &str,
+    progress: &mut dyn FnMut(Transfer),
+) -> std::result::Result<Vec<u8>, wire::Failure> {
+    let asked = Instant::now();
+    let adv = wire.run(wire.advertisement(service, &mut |e| {
+        if let wire::Event::Retrying {
+            status,
+            attempt,
+            wait,
+        } = e
+        {
+            progress(Transfer::Retrying {
+                method: "GET",
+                status,
+                attempt,
+                wait,
+            })
         }
-        if asked {
-            return Err(git2::Error::new(
-                ErrorCode::Auth,
-                ErrorClass::Http,
-                REFUSED_CREDENTIALS,
-            ));
-        }
-        asked = true;
-        if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            return Err(git2::Error::from_str(
-                "the git endpoint does not take a user name and password (is it a CodeCommit endpoint?)",
-            ));
-        }
-        git2::Cred::userpass_plaintext(
-            creds.username().expose_secret(),
-            creds.password().expose_secret(),
-        )
+    }));
+    progress(Transfer::Request {
+        method: "GET",
+        url: wire.url(&format!("info/refs?service={service}")),
+        elapsed: asked.elapsed(),
+        failure: adv.as_ref().err().map(describe),
     });
-    cbs
+    adv
 }
 
-/// `scheme://host[:port]` of a URL, lower-cased; the URL itself when it has no scheme.
-fn origin(url: &str) -> &str {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url;
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    &url[..scheme.len() + 3 + end]
-}
-
-/// Proxy settings from git config and the environment, as git does.
-fn proxy() -> ProxyOptions<'static> {
-    let mut p = ProxyOptions::new();
-    p.auto();
-    p
+/// A transport failure in a few words, for `-v`.
+pub(crate) fn describe(f: &wire::Failure) -> String {
+    match f {
+        wire::Failure::Redirected(to) => format!("redirected to {to}"),
+        wire::Failure::Status(s, _) => format!("HTTP {s}"),
+        wire::Failure::Connect(why) | wire::Failure::Broken(why) => why.clone(),
+        wire::Failure::Stalled { after, .. } => format!("nothing moved for {}s", after.as_secs()),
+    }
 }
 
 #[cfg(test)]
@@ -401,22 +433,6 @@ mod tests {
     use super::*;
     use crate::git::failure::http_failure;
 
-    #[test]
-    fn the_origin_of_a_url_is_scheme_host_and_port() {
-        assert_eq!(
-            origin("https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/r"),
-            "https://git-codecommit.eu-west-1.amazonaws.com"
-        );
-        assert_eq!(
-            origin("http://127.0.0.1:9/v1/repos/r?x"),
-            "http://127.0.0.1:9"
-        );
-        assert_eq!(origin("http://other:8080"), "http://other:8080");
-        assert_ne!(
-            origin("http://127.0.0.1:9/a"),
-            origin("http://127.0.0.1:10/a")
-        );
-    }
     use crate::git::endpoint;
 
     fn request(skew: Option<i64>) -> Request {
@@ -438,6 +454,7 @@ mod tests {
             force: false,
             dry_run: false,
             clock_skew: skew,
+            timeout: Duration::from_secs(60),
         }
     }
 
@@ -466,6 +483,8 @@ mod tests {
             assert!(
                 e.contains("non-fast-forward")
                     && e.contains("--force")
+                    && e.contains("cargo xpipeline fetch")
+                    && e.contains("git rebase xpipeline/main")
                     && e.contains("bbbbbbbbbbbb"),
                 "{e}"
             );

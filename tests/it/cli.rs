@@ -9,6 +9,7 @@ fn help_of_every_command_is_stable() {
         None,
         Some("init"),
         Some("push"),
+        Some("fetch"),
         Some("plan"),
         Some("status"),
         Some("policies"),

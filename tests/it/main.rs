@@ -29,3 +29,4 @@ mod settings;
 mod snapshots;
 mod status;
 mod verbose;
+mod wire;
