@@ -259,13 +259,9 @@ impl Wire {
                 _ = tick.tick() => {
                     on(Event::Moved(watch.moved()));
                     if watch.idle() >= self.timeout {
-                        return Err(if watch.sent() == 0 && watch.moved().received == 0 && !watch.touched() {
-                            // Nothing went and nothing came: a connection that never opened
-                            // or a server that never answered.
-                            Failure::Stalled { after: self.timeout, sent: 0 }
-                        } else {
-                            Failure::Stalled { after: self.timeout, sent: watch.sent() }
-                        });
+                        // `sent` 0: nothing of the body went (a connection that never
+                        // opened, or a server that never read).
+                        return Err(Failure::Stalled { after: self.timeout, sent: watch.sent() });
                     }
                 }
             }
@@ -315,8 +311,6 @@ struct Watch {
     last: AtomicU64,
     sent: AtomicUsize,
     received: AtomicUsize,
-    /// The response headers came.
-    answered: AtomicUsize,
 }
 
 impl Watch {
@@ -326,18 +320,13 @@ impl Watch {
             last: AtomicU64::new(0),
             sent: AtomicUsize::new(0),
             received: AtomicUsize::new(0),
-            answered: AtomicUsize::new(0),
         }
     }
     fn now(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
     }
     fn touch(&self) {
-        self.answered.store(1, Ordering::Relaxed);
         self.last.store(self.now(), Ordering::Relaxed);
-    }
-    fn touched(&self) -> bool {
-        self.answered.load(Ordering::Relaxed) == 1
     }
     fn sent_bytes(&self, n: usize) {
         self.sent.fetch_add(n, Ordering::Relaxed);
