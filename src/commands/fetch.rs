@@ -6,18 +6,18 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::aws::{self, sts};
+use super::source;
+use crate::aws;
 use crate::cli::FetchArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::endpoint;
 use crate::git::fetch::{self as git_fetch, Fetched};
 use crate::git::push::{LocalBranch, Request, Target, Transfer};
 use crate::git::sign::GitCredentials;
 use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::progress::{TransferBar, retry_line};
-use crate::ui::{self, Ui, verbose};
+use crate::ui::{Ui, verbose};
 
 pub fn run(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     aws::block_on(fetch(args, settings, cfg, ui))?
@@ -26,42 +26,16 @@ pub fn run(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Resu
 async fn fetch(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> Result<()> {
     // The repository first: no network call for a directory that is not one.
     crate::git::push::open(&settings.repo_dir)?;
-    let ask = ui
-        .interactive
-        .then(|| Box::new(ui::prompt::read_secret) as sts::AskSecret);
-    let mut mfa = sts::Mfa::new(args.mfa_code.as_deref(), ask);
-    mfa.ready(cfg.push.mfa_serial.as_deref())?;
-
-    let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
-    let (sts_client, server_clock) = sts::client(&sdk);
-    let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
-    sts::check_account(&identity, cfg)?;
-    if let Some(warning) = server_clock.skew_seconds().and_then(sts::clock_warning) {
-        ui.warn(warning);
-    }
+    let mut mfa = source::mfa(args.mfa_code.as_deref(), cfg, ui)?;
+    let source::Base {
+        sdk,
+        sts: sts_client,
+        identity,
+        clock_skew,
+    } = source::base_identity(settings, cfg, ui).await?;
     let region = settings.region.clone();
-    let endpoint = endpoint::resolve(
-        args.git_endpoint.as_deref(),
-        cfg.source.git_endpoint.as_deref(),
-        sdk.endpoint_url(),
-        &region,
-        &cfg.source.repository,
-    )?;
-    ui.detail(format_args!(
-        "git endpoint: {} (from {})",
-        endpoint.url, endpoint.origin
-    ));
-    if let Some(var) = settings.proxy_variable {
-        ui.detail(format_args!(
-            "{var} is set, but the git transport does not use a proxy: it connects to the git endpoint directly"
-        ));
-    }
-    let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
-    ui.status(format_args!(
-        "assuming {} (session {})",
-        request.role_arn, request.session_name
-    ));
-    let session = sts::assume_role(&sts_client, &request, &mut mfa, &identity).await?;
+    let endpoint = source::git_endpoint(args.git_endpoint.as_deref(), cfg, &sdk, settings, ui)?;
+    let session = source::assume(&sts_client, &identity, &mut mfa, cfg, settings, ui).await?;
     let credentials = GitCredentials::sign(
         session.credentials(),
         &region,
@@ -87,7 +61,7 @@ async fn fetch(args: &FetchArgs, settings: &Settings, cfg: &Config, ui: &Ui) -> 
         },
         force: false,
         dry_run: false,
-        clock_skew: server_clock.skew_seconds(),
+        clock_skew,
         timeout: settings.git_timeout,
     };
     ui.status(format_args!(

@@ -15,6 +15,7 @@ mod push;
 mod push_targets;
 mod reconcile;
 mod schema;
+mod source;
 mod status;
 mod watch;
 

@@ -15,13 +15,12 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::declaration::{Committed, Declaration, Origin};
-use super::reconcile;
+use super::{reconcile, source};
 use crate::aws::error::codecommit::{Place, push_refused};
 use crate::aws::{self, codecommit, pipeline, sts};
 use crate::cli::PushArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::endpoint::{self, GitEndpoint};
 use crate::git::failure;
 use crate::git::push::{self as git_push, Change, LocalBranch, Pushed, Target, Transfer};
 use crate::git::sign::GitCredentials;
@@ -30,7 +29,7 @@ use crate::model::text::short_commit;
 use crate::settings::Settings;
 use crate::ui::execution::WithExecution;
 use crate::ui::progress::{TransferBar, retry_line, summary_line};
-use crate::ui::{self, Ui, verbose};
+use crate::ui::{Ui, verbose};
 
 pub fn run(
     args: &PushArgs,
@@ -78,22 +77,17 @@ async fn push(
     let repo_dir = settings.repo_dir.clone();
     warn_uncommitted(&repo_dir, &local, ui)?;
     tell_declaration(decl, &local, ui);
-    let ask = ui
-        .interactive
-        .then(|| Box::new(ui::prompt::read_secret) as sts::AskSecret);
-    let mut mfa = sts::Mfa::new(args.mfa_code.as_deref(), ask);
-    mfa.ready(cfg.push.mfa_serial.as_deref())?;
+    let mut mfa = source::mfa(args.mfa_code.as_deref(), cfg, ui)?;
 
-    // One SDK configuration; the base identity must be the pipeline account's.
-    let sdk = aws::sdk_config(settings, ui.aws_calls()).await;
-    let (sts_client, server_clock) = sts::client(&sdk);
-    let identity = sts::caller_identity(&sts_client, settings.profile.as_deref()).await?;
-    sts::check_account(&identity, cfg)?;
+    // One SDK configuration; the base identity must be the pipeline account's, and every
+    // [[deploy]] account bootstrapped for this declaration.
+    let source::Base {
+        sdk,
+        sts: sts_client,
+        identity,
+        clock_skew,
+    } = source::base_identity(settings, cfg, ui).await?;
     super::push_targets::check(&sdk, cfg, ui).await?;
-    if let Some(warning) = server_clock.skew_seconds().and_then(sts::clock_warning) {
-        ui.warn(warning);
-    }
-    ui.detail(format_args!("base identity: {}", identity.arn));
 
     // The plan, read only: what the reconcile will do is decided (or refused) before anything
     // is written. Quota-aware (LimitExceededException is not retried as throttling); the
@@ -106,28 +100,11 @@ async fn push(
     let planned = reconcile::read(&pipeline_client, decl, options).await?;
 
     let region = settings.region.clone();
-    let endpoint = git_endpoint(args, cfg, sdk.endpoint_url(), &region)?;
-    ui.detail(format_args!(
-        "git endpoint: {} (from {})",
-        endpoint.url, endpoint.origin
-    ));
-    if let Some(var) = settings.proxy_variable {
-        ui.detail(format_args!(
-            "{var} is set, but the git transport does not use a proxy: it connects to the git endpoint directly"
-        ));
-    }
+    let endpoint = source::git_endpoint(args.git_endpoint.as_deref(), cfg, &sdk, settings, ui)?;
 
     // The source-account role, assumed in memory, before anything is written: a role that
     // cannot be assumed leaves no pipeline and no commit behind.
-    let request = sts::AssumeRequest::new(cfg, &identity, settings.local_user().as_deref());
-    if let Some(note) = &request.note {
-        ui.status(note);
-    }
-    ui.status(format_args!(
-        "assuming {} (session {})",
-        request.role_arn, request.session_name
-    ));
-    let session = sts::assume_role(&sts_client, &request, &mut mfa, &identity).await?;
+    let session = source::assume(&sts_client, &identity, &mut mfa, cfg, settings, ui).await?;
 
     // CodeCommit's API with the same credentials, alongside the git push: it says precisely
     // why a refused push was refused, and whether the branch exists yet.
@@ -149,7 +126,7 @@ async fn push(
         },
         force: args.force,
         dry_run: args.dry_run,
-        clock_skew: server_clock.skew_seconds(),
+        clock_skew,
         timeout: settings.git_timeout,
     };
 
@@ -351,6 +328,20 @@ fn interrupted_before_following(cfg: &Config, commit: &str) -> Error {
     )
 }
 
+/// Ctrl-C during the git transfer: the pack may or may not have reached the remote.
+fn interrupted_during_push(request: &git_push::Request) -> Error {
+    Error::op_hint(
+        format!(
+            "interrupted during the git push of {} ({}) to {} of {}: whether the update reached the remote is unknown",
+            request.local.name,
+            short_commit(&request.local.commit),
+            request.target.branch,
+            request.target.repository
+        ),
+        "`cargo xpipeline push --dry-run` says whether the branch is at the commit; running `cargo xpipeline push` again is safe (a push of the same commit changes nothing and starts no second execution)",
+    )
+}
+
 /// A warning when the work tree holds changes that will not be pushed.
 fn warn_uncommitted(dir: &Path, local: &LocalBranch, ui: &Ui) -> Result<()> {
     let repo = git_push::open(dir)?;
@@ -415,7 +406,9 @@ async fn git_push_with_progress(
     let reporter = bar.clone();
     let show_requests = ui.verbose > 0 && !ui.quiet;
     let quiet = ui.quiet;
-    let pushed = tokio::task::spawn_blocking(move || {
+    // Said if the user interrupts the transfer (the request is moved into the push).
+    let interrupted = interrupted_during_push(&request);
+    let transfer = tokio::task::spawn_blocking(move || {
         let mut on_progress = |t: Transfer| match t {
             Transfer::Request {
                 method,
@@ -452,9 +445,19 @@ async fn git_push_with_progress(
             }
         };
         git_push::push(&request, &credentials, &mut on_progress)
-    })
-    .await
-    .map_err(|e| Error::op(format!("the git push stopped unexpectedly: {e}")))?;
+    });
+    let pushed = tokio::select! {
+        biased;
+        joined = transfer => {
+            joined.map_err(|e| Error::op(format!("the git push stopped unexpectedly: {e}")))?
+        }
+        _ = tokio::signal::ctrl_c() => {
+            if let Some(bar) = bar {
+                bar.finish();
+            }
+            return Err(interrupted);
+        }
+    };
     if let Some(bar) = bar {
         bar.finish();
     }
@@ -525,20 +528,4 @@ impl fmt::Display for PushResult {
             ),
         }
     }
-}
-
-/// The endpoint the push goes to (the order README.md "Global options" gives).
-fn git_endpoint(
-    args: &PushArgs,
-    cfg: &Config,
-    aws_override: Option<&str>,
-    region: &str,
-) -> Result<GitEndpoint> {
-    endpoint::resolve(
-        args.git_endpoint.as_deref(),
-        cfg.source.git_endpoint.as_deref(),
-        aws_override,
-        region,
-        &cfg.source.repository,
-    )
 }

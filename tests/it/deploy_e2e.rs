@@ -145,3 +145,53 @@ fn from_empty_accounts_push_deploys_to_staging_waits_for_approval_then_deploys_t
     assert_eq!(writes(&sb), Vec::<String>::new());
     assert_eq!(sb.count("StartPipelineExecution"), 0);
 }
+
+#[test]
+fn a_first_create_that_fails_leaves_rollback_complete_and_the_next_push_names_the_fix() {
+    let sb = Sandbox::start_with_stage_seconds(0.2);
+    sb.control("POST", "empty-accounts", Some(&json!({})));
+    sb.control(
+        "POST",
+        "stack-failure",
+        Some(
+            &json!({"account": STAGING, "stack": "hello-staging", "resource": "Marker",
+                     "reason": "Parameter limit exceeded"}),
+        ),
+    );
+    let p = Project::new("hello", "main");
+    p.cmd()
+        .args(["init", "--pipeline-account", PA, "--source-account", SA])
+        .args(["--region", "eu-west-1"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let mut text = p.read("xpipeline.toml");
+    text.push_str(&entry("Staging", STAGING, false));
+    p.write("xpipeline.toml", &text);
+    p.write("template.yaml", TEMPLATE);
+    p.commit_all("a stack in staging");
+    p.cmd().arg("bootstrap").envs(sb.env()).run().success();
+    p.commit_all("the key bootstrap created");
+
+    // The first create fails: the failing resource and its reason, exit 3.
+    p.cmd()
+        .arg("push")
+        .envs(sb.env())
+        .run()
+        .code(3)
+        .stderr_has("Marker (AWS::SSM::Parameter)")
+        .stderr_has("Parameter limit exceeded");
+    // The next push cannot update a stack in ROLLBACK_COMPLETE: it says so, with the command
+    // that deletes the stack in the target account.
+    p.write("NEXT", "next\n");
+    p.commit_all("try again");
+    p.cmd()
+        .arg("push")
+        .envs(sb.env())
+        .run()
+        .code(3)
+        .stderr_has("ROLLBACK_COMPLETE")
+        .stderr_has(
+            "aws cloudformation delete-stack --stack-name hello-staging --region eu-west-1",
+        );
+}

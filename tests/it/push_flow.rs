@@ -5,6 +5,8 @@
 //! ConflictException with one token; a refused push told from CodeCommit's API; Ctrl-C after
 //! the push still prints the push result.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::status::fixture;
@@ -356,34 +358,16 @@ fn ctrl_c_after_the_push_still_prints_the_push_result() {
     let p = project(&sc, "");
     let commit = p.git(&["rev-parse", "HEAD"]);
     sb.hold(PIPELINE, "Build");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-xpipeline"))
-        .args(["xpipeline", "push"])
-        .current_dir(p.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let out = p
+        .cmd()
+        .arg("push")
         .env("HOME", p.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", p.file(".no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", p.file(".no-aws-credentials"))
         .envs(sb.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let began = std::time::Instant::now();
-    while sb.count("ListActionExecutions") < 2 {
-        assert!(began.elapsed().as_secs() < 30, "the watch never started");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .interrupt_when(Duration::from_secs(30), || {
+            sb.count("ListActionExecutions") >= 2
+        });
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stdout.contains(&format!("pushed {commit}")),
         "stdout: {stdout}\nstderr: {stderr}"
@@ -451,35 +435,17 @@ fn ctrl_c_while_waiting_for_an_execution_prints_the_push_and_how_to_look() {
     p.write("NEXT", "next\n");
     let commit = p.commit_all("next");
     sb.clear_calls();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-xpipeline"))
-        .args(["xpipeline", "push"])
-        .current_dir(p.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", p.file(".no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", p.file(".no-aws-credentials"))
+    // Interrupted once the commit landed and the wait for its execution began.
+    let out = p
+        .cmd()
+        .arg("push")
         .env("XPIPELINE_FIND_TIMEOUT", "120")
         .envs(sb.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Interrupt once the commit landed and the wait for its execution began.
-    let began = std::time::Instant::now();
-    while sb.count("GitPush") < 1 || sb.count("ListPipelineExecutions") < 1 {
-        assert!(began.elapsed().as_secs() < 30, "the wait never started");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .interrupt_when(Duration::from_secs(30), || {
+            sb.count("GitPush") >= 1 && sb.count("ListPipelineExecutions") >= 1
+        });
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stdout.contains(&format!("pushed {commit}")),
         "stdout: {stdout}\nstderr: {stderr}"

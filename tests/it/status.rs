@@ -5,6 +5,8 @@
 //! pushed straight into the sandbox's bare repository, so that these tests do not depend on
 //! `push`.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::support::{Output, Project};
@@ -261,33 +263,16 @@ fn ctrl_c_stops_watching_not_the_pipeline_and_says_how_to_resume() {
     let (p, _) = pipeline(&sandbox);
     let id = fixture::latest_execution(&sandbox, PIPELINE);
     sandbox.clear_calls();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-xpipeline"))
-        .args(["xpipeline", "status", "--watch", "--execution", &id])
-        .current_dir(p.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", p.file(".no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", p.file(".no-aws-credentials"))
+    // Interrupted once it is watching.
+    let out = p
+        .cmd()
+        .args(["status", "--watch", "--execution", &id])
         .envs(sandbox.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Interrupt once it is watching.
-    let began = std::time::Instant::now();
-    while sandbox.count("ListActionExecutions") < 2 {
-        assert!(began.elapsed().as_secs() < 20, "the watch never started");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .interrupt_when(Duration::from_secs(20), || {
+            sandbox.count("ListActionExecutions") >= 2
+        });
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "stopped watching execution {id}; the execution itself goes on"

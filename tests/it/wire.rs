@@ -203,8 +203,10 @@ fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
         .run()
         .success();
 
-    // Another clone-less repository with the same declaration.
+    // Another clone-less repository with the same declaration and a commit of its own.
     let ours = project(&sc);
+    ours.write("OURS", "ours\n");
+    ours.commit_all("our own commit");
     let config_before = std::fs::read(ours.file(".git/config")).unwrap();
     ours.cmd()
         .args(["push", "--no-watch"])
@@ -286,5 +288,37 @@ fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
     assert_eq!(
         std::fs::read(ours.file(".git/config")).unwrap(),
         config_before
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_transfer_says_the_outcome_is_unknown_and_how_to_check() {
+    let sb = Sandbox::start();
+    let sc = sb.seed();
+    let p = project(&sc);
+    // The advertisement is answered; the POST with the pack is held open.
+    let port = silent_endpoint(true);
+    // Past the AWS calls (the source role assumed) and into the transfer.
+    let mut assumed: Option<Instant> = None;
+    let out = p
+        .cmd()
+        .args(["push", "--no-watch", "--git-endpoint"])
+        .arg(format!("http://127.0.0.1:{port}/v1/repos/x"))
+        .env("XPIPELINE_GIT_TIMEOUT", "120")
+        .envs(sb.env())
+        .interrupt_when(Duration::from_secs(60), || {
+            if assumed.is_none() && sb.count("AssumeRole") >= 1 {
+                assumed = Some(Instant::now());
+            }
+            assumed.is_some_and(|t| t.elapsed() > Duration::from_millis(1500))
+        });
+    // Killed by the signal, the binary would have no exit code and say nothing.
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stderr}");
+    assert!(
+        stderr.contains("interrupted during the git push of main")
+            && stderr.contains("whether the update reached the remote is unknown")
+            && stderr.contains("cargo xpipeline push --dry-run"),
+        "{stderr}"
     );
 }

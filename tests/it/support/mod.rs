@@ -11,6 +11,7 @@ pub mod sandbox;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What one run of the binary left.
 #[derive(Debug)]
@@ -150,6 +151,35 @@ impl Cmd {
             };
         }
         script
+    }
+
+    /// Start the command, wait (up to `within`) until `ready` says so, interrupt it as Ctrl-C
+    /// does (SIGINT), and return what it printed and its exit code.
+    pub fn interrupt_when(mut self, within: Duration, mut ready: impl FnMut() -> bool) -> Output {
+        self.cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let child = self.cmd.spawn().expect("the binary starts");
+        let began = Instant::now();
+        while !ready() {
+            assert!(
+                began.elapsed() < within,
+                "not ready to interrupt within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("the binary runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     pub fn run(mut self) -> Output {
