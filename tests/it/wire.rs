@@ -203,10 +203,12 @@ fn fetch_brings_a_commit_pushed_by_someone_else_and_writes_no_git_config() {
         .run()
         .success();
 
-    // Another clone-less repository with the same declaration and a commit of its own.
-    let ours = project(&sc);
+    // Another repository with the same declaration and a file of its own: its commit is not
+    // theirs (were they made in the same second, the same files would give the same commit).
+    let ours = Project::new("wire-app", "main");
+    ours.write("xpipeline.toml", &sc.config("wire-pipeline"));
     ours.write("OURS", "ours\n");
-    ours.commit_all("our own commit");
+    ours.commit_all("declare the pipeline");
     let config_before = std::fs::read(ours.file(".git/config")).unwrap();
     ours.cmd()
         .args(["push", "--no-watch"])
