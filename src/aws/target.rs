@@ -39,7 +39,7 @@ pub async fn session(
             let other = sdk_config(&s, std::sync::Arc::new(|_: &crate::aws::calls::Call| {})).await;
             let other = Sdk {
                 config: other.config,
-                calls: sdk.calls.clone(),
+                calls: sdk.calls.for_account(account),
             };
             let (client, _) = sts::client(&other);
             let who = sts::caller_identity(&client, Some(profile)).await?;
@@ -68,7 +68,7 @@ pub async fn session(
                     .to_builder()
                     .credentials_provider(SharedCredentialsProvider::new(credentials))
                     .build(),
-                calls: sdk.calls.clone(),
+                calls: sdk.calls.for_account(account),
             })
         }
     }

@@ -323,3 +323,43 @@ fn after_bootstrap_push_deploys_the_stack_into_its_target_account() {
     let content: Value = serde_json::from_str(outputs[0]["content"].as_str().unwrap()).unwrap();
     assert_eq!(content["Commit"], commit.as_str());
 }
+
+#[test]
+fn bootstrap_v_shows_every_call_with_the_account_that_signed_it() {
+    let sb = Sandbox::start();
+    let p = project(&sb, &[("Staging", STAGING)]);
+    sb.clear_calls();
+    let out = p
+        .cmd()
+        .args(["-v", "bootstrap"])
+        .envs(sb.env())
+        .run()
+        .success();
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("aws: "))
+        .collect();
+    // One line per AWS call the sandbox received (git is not involved in bootstrap).
+    let calls: Vec<_> = sb.calls();
+    assert_eq!(
+        lines.len(),
+        calls.len(),
+        "lines:\n{}\ncalls: {calls:#?}",
+        lines.join("\n")
+    );
+    // The target's and the source's calls are named with their own account.
+    for (account, operation) in [
+        (STAGING, "CreateRole"),
+        (SA, "CreateRepository"),
+        (PA, "CreateKey"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(" {operation} account {account} "))),
+            "{operation} in {account}:\n{}",
+            lines.join("\n")
+        );
+    }
+}

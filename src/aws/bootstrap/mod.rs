@@ -20,6 +20,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws::error::{bootstrap_call, error_parts};
 use crate::aws::retry::Retrying;
+use crate::aws::{Sdk, client};
 use crate::error::Error;
 
 /// Hears of each wait while a call is retried for a role to propagate.
@@ -52,17 +53,18 @@ pub struct PipelineClients {
 impl PipelineClients {
     /// `path_style`: S3 addressed as ENDPOINT/BUCKET, for an endpoint override (an emulator
     /// serves no bucket host names).
-    pub fn new(sdk: &SdkConfig, path_style: bool) -> Self {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+    pub fn new(sdk: &Sdk, path_style: bool) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk.config)
             .force_path_style(path_style)
+            .interceptor(sdk.calls.clone())
             .build();
         PipelineClients {
-            iam: aws_sdk_iam::Client::new(sdk),
-            kms: aws_sdk_kms::Client::new(sdk),
+            iam: client!(aws_sdk_iam, sdk),
+            kms: client!(aws_sdk_kms, sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            codebuild: aws_sdk_codebuild::Client::new(sdk),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            ssm: aws_sdk_ssm::Client::new(sdk),
+            codebuild: client!(aws_sdk_codebuild, sdk),
+            events: client!(aws_sdk_eventbridge, sdk),
+            ssm: client!(aws_sdk_ssm, sdk),
         }
     }
 }
@@ -75,11 +77,11 @@ pub struct TargetClients {
 }
 
 impl TargetClients {
-    pub fn new(account: &str, sdk: &SdkConfig) -> Self {
+    pub fn new(account: &str, sdk: &Sdk) -> Self {
         TargetClients {
             account: account.to_owned(),
-            iam: aws_sdk_iam::Client::new(sdk),
-            ssm: aws_sdk_ssm::Client::new(sdk),
+            iam: client!(aws_sdk_iam, sdk),
+            ssm: client!(aws_sdk_ssm, sdk),
         }
     }
 }
@@ -92,11 +94,11 @@ pub struct SourceClients {
 }
 
 impl SourceClients {
-    pub fn new(sdk: &SdkConfig) -> Self {
+    pub fn new(sdk: &Sdk) -> Self {
         SourceClients {
-            iam: aws_sdk_iam::Client::new(sdk),
-            codecommit: aws_sdk_codecommit::Client::new(sdk),
-            events: aws_sdk_eventbridge::Client::new(sdk),
+            iam: client!(aws_sdk_iam, sdk),
+            codecommit: client!(aws_sdk_codecommit, sdk),
+            events: client!(aws_sdk_eventbridge, sdk),
         }
     }
 }

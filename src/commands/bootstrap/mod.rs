@@ -102,7 +102,7 @@ async fn reach_account(
     ui: &Ui,
     (account, side): (&str, Side),
     reach: &Reach,
-) -> Result<aws_config::SdkConfig> {
+) -> Result<aws::Sdk> {
     let (sdk, identity) = base;
     if let Reach::AdminRole(role) = reach {
         let which = if side == Side::Target {
@@ -114,8 +114,7 @@ async fn reach_account(
             "assuming {role} in the {which} account {account}"
         ));
     }
-    let reached = session(sdk, settings, reach, account, side, Some(&identity.arn)).await?;
-    Ok(reached.config)
+    session(sdk, settings, reach, account, side, Some(&identity.arn)).await
 }
 
 async fn bootstrap(
@@ -149,7 +148,7 @@ async fn bootstrap(
     let mut target_clients = Vec::new();
     for t in crate::model::policies::deploy::targets(cfg) {
         let config = if t.account == cfg.pipeline.account {
-            sdk.config.clone()
+            sdk.clone()
         } else if t.account == cfg.source.account {
             source_sdk.clone()
         } else {
