@@ -8,7 +8,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::aws::{Sdk, sdk_config, sts};
 use crate::error::{Error, Result};
-use crate::model::target::Reach;
+use crate::model::arn::partition_of;
+use crate::model::target::{Access, Reach};
 use crate::settings::Settings;
 
 /// Which account `session` reaches, for what its errors say.
@@ -72,4 +73,21 @@ pub async fn session(
             })
         }
     }
+}
+
+/// The SDK configuration for calls in `account` (a `[[deploy]]` account in `region`): `sdk`
+/// itself when that is the caller's own account, else the target session `access` reaches.
+pub async fn in_account(
+    sdk: &Sdk,
+    settings: &Settings,
+    access: &Access,
+    own_account: &str,
+    account: &str,
+    region: &str,
+) -> Result<Sdk> {
+    if account == own_account {
+        return Ok(sdk.clone());
+    }
+    let reach = access.reach(partition_of(region), account);
+    session(sdk, settings, &reach, account, Side::Target, None).await
 }

@@ -9,7 +9,6 @@ use crate::aws::{self, approvals, cloudformation, sts, target};
 use crate::cli::ApproveArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::arn::partition_of;
 use crate::model::execution::approval::{ChangeSetRef, Gates, NotChosen, Pending, choose, summary};
 use crate::model::execution::deploy::ChangeSetSummary;
 use crate::model::target::Access;
@@ -126,21 +125,8 @@ async fn read_change_set(
     own_account: &str,
 ) -> Result<ChangeSetSummary> {
     // A stage deploying into the caller's own account needs no other credentials.
-    let target = match r.account == own_account {
-        true => sdk.clone(),
-        false => {
-            let reach = access.reach(partition_of(&r.region), &r.account);
-            target::session(
-                sdk,
-                settings,
-                &reach,
-                &r.account,
-                target::Side::Target,
-                None,
-            )
-            .await?
-        }
-    };
+    let target =
+        target::in_account(sdk, settings, access, own_account, &r.account, &r.region).await?;
     let cf = aws::client!(aws_sdk_cloudformation, &target);
     cloudformation::change_set(&cf, &r.account, &r.stack, &r.change_set).await
 }

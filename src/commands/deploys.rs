@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use aws_sdk_codepipeline::Client;
 
 use crate::aws::{self, approvals, cloudformation, target};
-use crate::model::arn::{partition_of, pipeline_arn};
+use crate::model::arn::pipeline_arn;
 use crate::model::execution::approval::{CLOUDFORMATION, Gates, MANUAL, Pending};
 use crate::model::execution::deploy::{DeployFailure, DeployTarget, first_failure};
 use crate::model::execution::{ActionStatus, Snapshot, View};
@@ -49,15 +49,21 @@ impl Deploys {
         }
     }
 
-    async fn declared(&mut self, client: &Client, pipeline: &str) -> &Gates {
-        if self.declared.is_none() {
-            let g = approvals::declared(client, pipeline, &self.settings.region).await;
-            self.declared = Some(g.unwrap_or_else(|_| Gates {
-                pipeline_arn: pipeline_arn(&self.settings.region, &self.pipeline_account, pipeline),
-                ..Gates::default()
-            }));
+    /// The pipeline's approval and deploy actions, read once (GetPipeline); without them a
+    /// waiting approval is still told, by its ARN.
+    async fn declared(&mut self, client: &Client, pipeline: &str) -> Gates {
+        if let Some(g) = &self.declared {
+            return g.clone();
         }
-        self.declared.get_or_insert_with(Gates::default)
+        let region = &self.settings.region;
+        let g = approvals::declared(client, pipeline, region)
+            .await
+            .unwrap_or_else(|_| Gates {
+                pipeline_arn: pipeline_arn(region, &self.pipeline_account, pipeline),
+                ..Gates::default()
+            });
+        self.declared = Some(g.clone());
+        g
     }
 
     /// The approvals that started waiting since the last tick, described; `any` is whether
@@ -85,7 +91,7 @@ impl Deploys {
         if new.is_empty() {
             return (Vec::new(), any);
         }
-        let gates = self.declared(client, &s.pipeline).await.clone();
+        let gates = self.declared(client, &s.pipeline).await;
         let out = new
             .iter()
             .map(|(stage, action, _)| Pending::of(&gates, stage, action, Some(&s.execution_id)))
@@ -113,7 +119,7 @@ impl Deploys {
         if failed.is_empty() {
             return;
         }
-        let gates = self.declared(client, &s.pipeline).await.clone();
+        let gates = self.declared(client, &s.pipeline).await;
         for (stage, action, message) in failed {
             let d = gates.deploy(&stage, &action);
             let t = DeployTarget {
@@ -149,23 +155,16 @@ impl Deploys {
         region: &str,
         stack: &str,
     ) -> Vec<crate::model::execution::deploy::StackEvent> {
-        let sdk = if account == self.pipeline_account {
-            self.sdk.clone()
-        } else {
-            let reach = self.access.reach(partition_of(region), account);
-            match target::session(
-                &self.sdk,
-                &self.settings,
-                &reach,
-                account,
-                target::Side::Target,
-                None,
-            )
-            .await
-            {
-                Ok(sdk) => sdk,
-                Err(_) => return Vec::new(),
-            }
+        let in_account = target::in_account(
+            &self.sdk,
+            &self.settings,
+            &self.access,
+            &self.pipeline_account,
+            account,
+            region,
+        );
+        let Ok(sdk) = in_account.await else {
+            return Vec::new();
         };
         let cf = aws::client!(aws_sdk_cloudformation, &sdk);
         cloudformation::stack_events(&cf, account, stack)

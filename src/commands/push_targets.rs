@@ -7,7 +7,7 @@
 use crate::aws::{self, bootstrap::ssm};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::policies::unknown_key_arn;
+use crate::model::policies::key_arn;
 use crate::model::targets::{judge, mirror_names, stale_message};
 use crate::ui::Ui;
 
@@ -18,11 +18,7 @@ pub async fn check(sdk: &aws::Sdk, cfg: &Config, ui: &Ui) -> Result<()> {
     }
     let client = aws::client!(aws_sdk_ssm, sdk);
     let found = ssm::mirrors(&client, &names, cfg).await?;
-    let key = cfg
-        .artifacts
-        .kms_key_arn
-        .clone()
-        .unwrap_or_else(|| unknown_key_arn(cfg));
+    let key = key_arn(cfg);
     let stale = judge(cfg, &key, &|n: &str| found.get(n).cloned());
     if stale.is_empty() {
         ui.detail(format_args!(

@@ -114,6 +114,32 @@ pub struct Approval {
     pub timeout_minutes: Option<i64>,
 }
 
+#[cfg(test)]
+impl Deploy {
+    /// An entry as the configuration fills in its defaults (for tests).
+    pub(crate) fn with_defaults(pipeline: &str, name: &str, account: &str, stack: &str) -> Deploy {
+        let role = |name: String| format!("arn:aws:iam::{account}:role/{name}");
+        Deploy {
+            name: name.into(),
+            account: account.into(),
+            stack: stack.into(),
+            template: "packaged.yaml".into(),
+            template_configuration: None,
+            capabilities: vec![
+                "CAPABILITY_NAMED_IAM".into(),
+                "CAPABILITY_AUTO_EXPAND".into(),
+            ],
+            mode: DeployMode::ChangeSet,
+            role_arn: role(default_deploy_role_name(pipeline)),
+            execution_role_arn: role(default_execution_role_name(pipeline)),
+            execution_policies: vec!["arn:aws:iam::aws:policy/AmazonSSMFullAccess".into()],
+            outputs_file: None,
+            parameters: BTreeMap::new(),
+            approval: None,
+        }
+    }
+}
+
 /// The deploy role bootstrap creates in a target account: `<pipeline>-deploy`.
 pub fn default_deploy_role_name(pipeline: &str) -> String {
     format!("{pipeline}-deploy")

@@ -396,12 +396,7 @@ impl<'u> Run<'u> {
             }
             s3::Presence::Ours => s3::settings(c, &bucket, &pa).await?,
         };
-        let key = self
-            .cfg
-            .artifacts
-            .kms_key_arn
-            .clone()
-            .unwrap_or_else(|| policies::unknown_key_arn(&self.cfg));
+        let key = policies::key_arn(&self.cfg);
         if !live.versioning {
             if !self.dry_run {
                 s3::enable_versioning(c, &bucket, &pa).await?;
@@ -452,12 +447,7 @@ impl<'u> Run<'u> {
             return Ok(());
         }
         let pa = self.cfg.pipeline.account.clone();
-        let key = self
-            .cfg
-            .artifacts
-            .kms_key_arn
-            .clone()
-            .unwrap_or_else(|| policies::unknown_key_arn(&self.cfg));
+        let key = policies::key_arn(&self.cfg);
         let spec = build::project(&self.cfg, &self.build_role, &key);
         if !self.dry_run {
             let mut wait = self.waiting();

@@ -1,11 +1,10 @@
 //! Tests of the target-account documents: golden files (snapshots/) and the properties each
 //! must keep.
-use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::*;
-use crate::config::{Deploy, DeployMode};
+use crate::config::Deploy;
 use crate::model::policies::{Policies, build_role_arn, render};
 
 const STAGING: &str = "333333333333";
@@ -27,25 +26,7 @@ fn base() -> Config {
 
 /// An entry with the defaults the configuration fills in.
 pub(crate) fn entry(cfg: &Config, name: &str, account: &str, stack: &str) -> Deploy {
-    let pipeline = &cfg.pipeline.name;
-    Deploy {
-        name: name.into(),
-        account: account.into(),
-        stack: stack.into(),
-        template: "packaged.yaml".into(),
-        template_configuration: None,
-        capabilities: vec![
-            "CAPABILITY_NAMED_IAM".into(),
-            "CAPABILITY_AUTO_EXPAND".into(),
-        ],
-        mode: DeployMode::ChangeSet,
-        role_arn: format!("arn:aws:iam::{account}:role/{pipeline}-deploy"),
-        execution_role_arn: format!("arn:aws:iam::{account}:role/{pipeline}-cfn-execution"),
-        execution_policies: vec!["arn:aws:iam::aws:policy/AmazonSSMFullAccess".into()],
-        outputs_file: None,
-        parameters: BTreeMap::new(),
-        approval: None,
-    }
+    Deploy::with_defaults(&cfg.pipeline.name, name, account, stack)
 }
 
 /// Staging and prod, as the example.

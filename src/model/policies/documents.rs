@@ -52,6 +52,15 @@ pub fn key_alias(cfg: &Config) -> String {
     format!("alias/{}-artifacts", cfg.pipeline.name)
 }
 
+/// The artifact key's ARN: artifacts.kms-key-arn, or `unknown_key_arn` until bootstrap has
+/// created the key.
+pub fn key_arn(cfg: &Config) -> String {
+    cfg.artifacts
+        .kms_key_arn
+        .clone()
+        .unwrap_or_else(|| unknown_key_arn(cfg))
+}
+
 /// Stands for the key's ARN until bootstrap has created it.
 pub fn unknown_key_arn(cfg: &Config) -> String {
     format!(
@@ -82,11 +91,7 @@ pub fn render(cfg: &Config, build_role: &str) -> Policies {
     let sa = &cfg.source.account;
     let bucket_arn = format!("arn:{part}:s3:::{}", cfg.artifacts.bucket);
     let objects_arn = format!("{bucket_arn}/*");
-    let key = cfg
-        .artifacts
-        .kms_key_arn
-        .clone()
-        .unwrap_or_else(|| unknown_key_arn(cfg));
+    let key = key_arn(cfg);
     let key_name = match &cfg.artifacts.kms_key_arn {
         Some(k) => k.clone(),
         None => format!("the key bootstrap creates ({})", key_alias(cfg)),

@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use documents::{
-    BUCKET_RETIRED_SIDS, ROLE_POLICY_NAME, build_role_arn, key_alias, render, unknown_key_arn,
+    BUCKET_RETIRED_SIDS, ROLE_POLICY_NAME, build_role_arn, key_alias, key_arn, render,
+    unknown_key_arn,
 };
 pub use merge::{Merged, equivalent, merge};
 

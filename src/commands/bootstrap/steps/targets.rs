@@ -105,12 +105,7 @@ impl Run<'_> {
     /// The marker in the target account and its mirror in the pipeline account, written when
     /// they differ from what this run applied.
     async fn marker(&mut self, t: &Target) -> Result<()> {
-        let key = self
-            .cfg
-            .artifacts
-            .kms_key_arn
-            .clone()
-            .unwrap_or_else(|| policies::unknown_key_arn(&self.cfg));
+        let key = policies::key_arn(&self.cfg);
         let want = expected(&self.cfg, t, &key);
         let pa = self.cfg.pipeline.account.clone();
         let target_ssm = self

@@ -172,24 +172,8 @@ pub(crate) mod tests {
     use crate::config::Approval;
 
     pub(crate) fn deploy(name: &str, account: &str) -> Deploy {
-        Deploy {
-            name: name.into(),
-            account: account.into(),
-            stack: format!("hello-{}", name.to_ascii_lowercase()),
-            template: "packaged.yaml".into(),
-            template_configuration: None,
-            capabilities: vec![
-                "CAPABILITY_NAMED_IAM".into(),
-                "CAPABILITY_AUTO_EXPAND".into(),
-            ],
-            mode: DeployMode::ChangeSet,
-            role_arn: format!("arn:aws:iam::{account}:role/hello-pipeline-deploy"),
-            execution_role_arn: format!("arn:aws:iam::{account}:role/hello-pipeline-cfn-execution"),
-            execution_policies: vec!["arn:aws:iam::aws:policy/AmazonSSMFullAccess".into()],
-            outputs_file: None,
-            parameters: BTreeMap::new(),
-            approval: None,
-        }
+        let stack = format!("hello-{}", name.to_ascii_lowercase());
+        Deploy::with_defaults("hello-pipeline", name, account, &stack)
     }
 
     /// The stages after Build, as the API's JSON, pretty-printed for a golden file.
